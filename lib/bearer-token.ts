@@ -1,0 +1,60 @@
+import type { FastifyRequest } from 'fastify'
+import { MalformedCredentialsError } from './errors.js'
+
+/** Where a bearer token may come from besides the Authorization header. */
+export interface BearerTokenLocations {
+  /** Query parameter name (RFC 6750 §2.3), or false. */
+  readonly query: string | false
+  /** Cookie name, or false. */
+  readonly cookie: string | false
+}
+
+// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+const BEARER_SCHEME = /^bearer(?: |$)/i
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+function fromHeader (authorization: string | undefined): string | null {
+  if (authorization === undefined || !BEARER_SCHEME.test(authorization)) return null
+  const match = BEARER.exec(authorization)
+  if (match === null) throw new MalformedCredentialsError('The Authorization header is not a valid Bearer credential')
+  return match[1] as string
+}
+
+function fromQuery (request: FastifyRequest, name: string): string | null {
+  const value = (request.query as Record<string, unknown> | undefined)?.[name]
+  if (value === undefined) return null
+  if (typeof value !== 'string' || !B64TOKEN.test(value)) throw new MalformedCredentialsError('The access token query parameter is malformed')
+  return value
+}
+
+function fromCookie (cookieHeader: string | undefined, name: string): string | null {
+  if (cookieHeader === undefined) return null
+  // RFC 6265 §4.2.1: cookie-string = cookie-pair *( ";" SP cookie-pair )
+  for (const pair of cookieHeader.split(';')) {
+    const separator = pair.indexOf('=')
+    if (separator !== -1 && pair.slice(0, separator).trim() === name) {
+      const value = pair.slice(separator + 1).trim()
+      return B64TOKEN.test(value) ? value : null
+    }
+  }
+  return null
+}
+
+/**
+ * Finds the bearer token of a request: the Authorization header always, the
+ * query parameter and cookie only when configured. Returns `null` when there
+ * is none; throws `invalid_request` for a malformed one or for more than one
+ * (RFC 6750 §2: clients MUST NOT use more than one method per request).
+ */
+export function extractBearerToken (request: FastifyRequest, locations: BearerTokenLocations): string | null {
+  const header = fromHeader(request.headers.authorization)
+  if (locations.query === false && locations.cookie === false) return header
+  const found = [
+    header,
+    locations.query === false ? null : fromQuery(request, locations.query),
+    locations.cookie === false ? null : fromCookie(request.headers.cookie, locations.cookie)
+  ].filter((token) => token !== null)
+  if (found.length > 1) throw new MalformedCredentialsError('The access token was sent by more than one method')
+  return found[0] ?? null
+}

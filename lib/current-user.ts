@@ -1,0 +1,51 @@
+import type { FastifyRequest } from 'fastify'
+import { MissingCredentialsError, isCatalogueError } from './errors.js'
+import { withChallenges } from './requirements.js'
+import type { Authentication, SecurityScheme } from './schemes/security-scheme.js'
+import type { CurrentUser } from './user-store.js'
+
+/** Options of `request.currentUser()`. */
+export interface CurrentUserOptions {
+  /** Resolve `null` instead of refusing when the request has no credentials (bad credentials are still refused). */
+  optional?: boolean
+}
+
+export interface CurrentUserResolver {
+  (this: FastifyRequest): Promise<CurrentUser>
+  (this: FastifyRequest, options: { optional: true }): Promise<CurrentUser | null>
+  (this: FastifyRequest, options?: CurrentUserOptions): Promise<CurrentUser | null>
+}
+
+/**
+ * Builds `request.currentUser()`. On a route whose requirement already authenticated
+ * a user it returns that user; elsewhere it authenticates the bearer token on demand,
+ * as FastAPI's `Depends(get_current_user)` does, once per request.
+ */
+export function currentUserResolver (bearer: SecurityScheme, userSchemes: ReadonlySet<string>): CurrentUserResolver {
+  const pending = new WeakMap<FastifyRequest, Promise<Authentication | null>>()
+
+  async function authenticateOnDemand (request: FastifyRequest): Promise<Authentication | null> {
+    try {
+      return await bearer.authenticate(request)
+    } catch (error) {
+      throw isCatalogueError(error) ? withChallenges(error, [bearer.challenge(error, [])]) : error
+    }
+  }
+
+  async function currentUser (this: FastifyRequest, options?: CurrentUserOptions): Promise<CurrentUser | null> {
+    const known = this.auth
+    if (known !== null && userSchemes.has(known.scheme)) return known.principal as CurrentUser
+    let authentication = pending.get(this)
+    if (authentication === undefined) {
+      authentication = authenticateOnDemand(this)
+      pending.set(this, authentication)
+    }
+    const resolved = await authentication
+    if (resolved === null) {
+      if (options?.optional === true) return null
+      throw withChallenges(new MissingCredentialsError(), [bearer.challenge(null, [])])
+    }
+    return resolved.principal as CurrentUser
+  }
+  return currentUser as CurrentUserResolver
+}

@@ -1,0 +1,162 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { createAccessTokens, type AccessTokenClaims, type AccessTokens } from './access-tokens.js'
+import { currentUserResolver, type CurrentUserOptions } from './current-user.js'
+import { InvalidScopeError } from './errors.js'
+import { passwordGrant } from './grants/password.js'
+import type { GrantHandler } from './grants/grant.js'
+import { documentProtectedRoute, securitySchemesTransform } from './openapi.js'
+import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
+import { createPasswordHasher, type PasswordHasher } from './password-hasher.js'
+import { requireSecurity, routeSecurity } from './route-security.js'
+import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
+import type { Authentication, SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
+import { tokenEndpoint } from './token-endpoint.js'
+import { tokenRouteSchema } from './token-route-schema.js'
+import { createTokenIssuer, type TokenResponse } from './token-issuer.js'
+import type { CurrentUser, OAuth2PasswordTypes } from './user-store.js'
+
+/** Scope names the app declared (see {@link OAuth2PasswordTypes}), or any string. */
+export type ScopeName = OAuth2PasswordTypes extends { scopes: infer Scope extends string } ? Scope : string
+
+/** `app.oauth2`: the plugin's API for code outside the token route. */
+export interface OAuth2PasswordApi {
+  /** Name of the password-flow scheme (`schemeName`). */
+  readonly schemeName: string
+  /** Every registered security scheme by name. */
+  readonly schemes: ReadonlyMap<string, SecurityScheme>
+  /** Issues tokens as the token endpoint would, for a user the app has already authenticated. */
+  issueTokens (user: { id: string, scopes?: readonly string[] }, scopes?: readonly ScopeName[]): Promise<TokenResponse>
+  /** Verifies an access token; throws `FST_OAUTH2_INVALID_TOKEN` when it is not valid. */
+  verifyAccessToken (token: string): Readonly<AccessTokenClaims>
+  /** Hashes with the configured cost, through the bcrypt gate. */
+  hashPassword (password: string): Promise<string>
+  /** Checks a password with the configured gate (constant work for a `null` hash). */
+  verifyPassword (password: string, hash: string | null): Promise<boolean>
+  /** The requirement "a password-flow token with these scopes", for `schema.security`. */
+  requirement (...scopes: ScopeName[]): SecurityRequirement[]
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What authenticated this request (the first scheme of the winning alternative), or `null`. */
+    auth: Authentication | null
+    /** The authenticated user; refuses with 401 when there is none. */
+    currentUser (): Promise<CurrentUser>
+    /** The authenticated user, or `null` for a request without credentials. */
+    currentUser (options: { optional: true }): Promise<CurrentUser | null>
+    currentUser (options?: CurrentUserOptions): Promise<CurrentUser | null>
+  }
+  interface FastifyInstance {
+    oauth2: OAuth2PasswordApi
+    /** Requires `requirement` of every route registered later in this context (combined with theirs). */
+    requireSecurity (requirement: SecurityRequirement | SecurityRequirement[]): void
+  }
+}
+
+function buildAccessTokens (options: ResolvedOptions): AccessTokens {
+  return createAccessTokens({
+    secret: options.secret,
+    keys: options.keys === undefined ? undefined : [...options.keys],
+    algorithms: options.algorithms === undefined ? undefined : [...options.algorithms],
+    ttlSeconds: options.accessTokenTtlSeconds,
+    issuer: options.issuer,
+    audience: options.audience,
+    clockToleranceSeconds: options.clockToleranceSeconds
+  })
+}
+
+function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, passwords: PasswordHasher): Map<string, SecurityScheme> {
+  const schemes = new Map<string, SecurityScheme>([[bearer.name, bearer]])
+  const context = { users: options.users, passwords, realm: options.realm, log: fastify.log }
+  for (const [name, factory] of Object.entries(options.securitySchemes)) schemes.set(name, factory(name, context))
+  return schemes
+}
+
+function buildApi (options: ResolvedOptions, accessTokens: AccessTokens, passwords: PasswordHasher, schemes: ReadonlyMap<string, SecurityScheme>): OAuth2PasswordApi {
+  const issue = createTokenIssuer(accessTokens)
+  const declared = new Set(Object.keys(options.scopes))
+  return {
+    schemeName: options.schemeName,
+    schemes,
+    async issueTokens (user, scopes) {
+      const granted = [...(scopes ?? user.scopes ?? [])]
+      if (!granted.every((scope) => declared.has(scope))) throw new InvalidScopeError('The requested scope is not declared by this server')
+      return await issue({ id: user.id }, granted, null)
+    },
+    verifyAccessToken: (token) => accessTokens.verify(token),
+    hashPassword: (password) => passwords.hash(password),
+    verifyPassword: (password, hash) => passwords.verify(password, hash),
+    requirement: (...scopes) => [{ [options.schemeName]: scopes }]
+  }
+}
+
+async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
+  const options = resolveOptions(rawOptions)
+  const accessTokens = buildAccessTokens(options)
+  const passwords = createPasswordHasher(options.bcrypt)
+  const tokenPath = `${fastify.prefix}${options.tokenUrl}`
+  const bearer = oauth2PasswordBearer({
+    name: options.schemeName,
+    realm: options.realm,
+    scopes: options.scopes,
+    tokenUrl: () => tokenPath,
+    refreshUrl: () => undefined,
+    locations: options.bearerToken,
+    accessTokens,
+    users: options.users,
+    checks: []
+  })
+  const schemes = buildSchemes(fastify, options, bearer, passwords)
+  const userSchemes = new Set([...schemes.values()].filter((scheme) => scheme.resolvesUser).map((scheme) => scheme.name))
+
+  fastify.decorateRequest('auth', null)
+  fastify.decorateRequest('currentUser', currentUserResolver(bearer, userSchemes))
+  fastify.decorate('oauth2', buildApi(options, accessTokens, passwords, schemes))
+  fastify.decorate('requireSecurity', requireSecurity)
+  fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
+
+  const grants = new Map<string, GrantHandler>([
+    ['password', passwordGrant({
+      users: options.users,
+      passwords,
+      declaredScopes: new Set(Object.keys(options.scopes)),
+      issueTokens: createTokenIssuer(accessTokens),
+      onRehash: options.onRehash,
+      log: fastify.log
+    })]
+  ])
+  await fastify.register(tokenEndpoint({
+    url: options.tokenUrl,
+    bodyLimit: options.tokenBodyLimit,
+    grants,
+    clients: options.clients,
+    strict: options.strict,
+    realm: options.realm,
+    schema: tokenRouteSchema([...grants.keys()]),
+    swaggerTransform: securitySchemesTransform(schemes)
+  }))
+}
+
+/**
+ * The plugin. Register it once, after `@fastify/swagger` or before: the document
+ * shows the schemes and requirements either way.
+ *
+ * @example
+ * await app.register(oauth2Password, { secret, users, scopes: { me: 'Read your profile' } })
+ * app.get('/users/me', { schema: { security: [{ OAuth2PasswordBearer: ['me'] }] } }, (request) => request.currentUser())
+ */
+const plugin = fp(oauth2Password, { fastify: '5.x', name: 'fastify-oauth2-password' })
+export default plugin
+export { plugin as oauth2Password }
+
+export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } from './passwords.js'
+export * from './errors.js'
+export type { OAuth2PasswordOptions } from './options.js'
+export type { AccessTokenClaims, SigningKey } from './access-tokens.js'
+export type { Authentication, SecurityRequirement, SecurityScheme, SecuritySchemeObject } from './schemes/security-scheme.js'
+export type { SchemeContext, SchemeFactory } from './schemes/scheme-factory.js'
+export type { CurrentUser, DefaultUser, OAuth2PasswordTypes, UserAccount, UserStore } from './user-store.js'
+export type { ClientRegistration, ClientRegistry } from './client-auth.js'
+export type { CurrentUserOptions } from './current-user.js'
+export type { TokenResponse } from './token-issuer.js'

@@ -1,0 +1,261 @@
+import { InvalidOptionError } from './errors.js'
+import { parseDuration } from './duration.js'
+import { isScopeToken } from './scopes.js'
+import type { SecurityRequirement } from './schemes/security-scheme.js'
+import type { SchemeFactory } from './schemes/scheme-factory.js'
+import type { CurrentUser, UserAccount, UserStore } from './user-store.js'
+import type { ClientRegistry } from './client-auth.js'
+import type { SigningKey } from './access-tokens.js'
+
+/** Options of `register(oauth2Password, options)`. */
+export interface OAuth2PasswordOptions {
+  /** HS256 secret, at least 32 bytes. Required unless `keys` is given. */
+  secret?: string | Buffer
+  /** Asymmetric signing keys (RS256, PS256, ES256, EdDSA); the first with a private key signs, all verify. */
+  keys?: SigningKey[]
+  /** Accepted JWT algorithms; defaults to those of `secret` or `keys`. `none` is always refused. */
+  algorithms?: string[]
+  /** `iss` claim to set and require. */
+  issuer?: string
+  /** `aud` claim to set and require. */
+  audience?: string | string[]
+  /** Path of the token endpoint, relative to the registration prefix. Default `/token`. */
+  tokenUrl?: string
+  /** Access-token lifetime: seconds or `'30m'`, `'1h'`… Default `'30m'`. */
+  accessTokenTtl?: string | number
+  /** Clock skew allowed when checking `exp`, `nbf` and `iat`: seconds or `'30s'`. Default 0. */
+  clockTolerance?: string | number
+  /** Declared scopes: name → description (shown in Swagger UI's Authorize dialog). */
+  scopes?: Record<string, string>
+  /** Where users come from. */
+  users: UserStore<CurrentUser>
+  /** Called after a login whose stored hash used a lower bcrypt cost than configured, with a fresh hash to store. */
+  onRehash?: (account: UserAccount, passwordHash: string) => void | Promise<void>
+  /** bcrypt cost and the bounds of its worker gate. */
+  bcrypt?: { cost?: number, maxConcurrent?: number, maxQueue?: number }
+  /** Registered clients. Without it, any `client_id` is accepted as a public client. */
+  clients?: ClientRegistry
+  /** Require `grant_type` (RFC 6749 §4.3.2). Default false: a missing one is taken as `password`, as FastAPI does. */
+  strict?: boolean
+  /** `realm` of the challenges. Default `'api'`. */
+  realm?: string
+  /** Name of the password-flow scheme in `components.securitySchemes` and in `security`. Default `'OAuth2PasswordBearer'`. */
+  schemeName?: string
+  /** Default requirement for every route that declares none (a route opts out with `security: []`). */
+  security?: SecurityRequirement[]
+  /** Where bearer tokens may also come from (RFC 6750 §2.3 query is discouraged; both off by default). */
+  bearerToken?: { query?: string | false, cookie?: string | false }
+  /** Body size limit of the token endpoint, in bytes. Default 4096. */
+  tokenBodyLimit?: number
+  /** Further security schemes by name (see `apiKey`, `httpBasic`, `httpBearer`, `httpDigest`, `openIdConnect`). */
+  securitySchemes?: Record<string, SchemeFactory>
+}
+
+/** Options after validation: complete, frozen, and the only thing the plugin reads. */
+export interface ResolvedOptions {
+  readonly secret: string | Buffer | undefined
+  readonly keys: readonly SigningKey[] | undefined
+  readonly algorithms: readonly string[] | undefined
+  readonly issuer: string | undefined
+  readonly audience: string | string[] | undefined
+  readonly tokenUrl: string
+  readonly accessTokenTtlSeconds: number
+  readonly clockToleranceSeconds: number
+  readonly scopes: Readonly<Record<string, string>>
+  readonly users: UserStore<CurrentUser>
+  readonly onRehash: OAuth2PasswordOptions['onRehash'] | undefined
+  readonly bcrypt: { readonly cost: number, readonly maxConcurrent: number | undefined, readonly maxQueue: number | undefined }
+  readonly clients: ClientRegistry | undefined
+  readonly strict: boolean
+  readonly realm: string
+  readonly schemeName: string
+  readonly security: readonly SecurityRequirement[] | undefined
+  readonly bearerToken: { readonly query: string | false, readonly cookie: string | false }
+  readonly tokenBodyLimit: number
+  readonly securitySchemes: Readonly<Record<string, SchemeFactory>>
+}
+
+const DEFAULTS = {
+  tokenUrl: '/token',
+  accessTokenTtl: '30m',
+  clockTolerance: 0,
+  bcryptCost: 12,
+  strict: false,
+  realm: 'api',
+  schemeName: 'OAuth2PasswordBearer',
+  tokenBodyLimit: 4096
+} as const
+
+// RFC 7235 §2.2: realm is a quoted-string; keep it to printable ASCII without quote or backslash
+const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/
+// OpenAPI component keys: ^[a-zA-Z0-9.\-_]+$
+const COMPONENT_NAME = /^[A-Za-z0-9._-]+$/
+// An absolute path without query or fragment
+const PATH = /^\/[^?#\s]*$/
+// RFC 6265 §4.1.1 cookie-name is a token; query names kept to the same safe set
+const PARAMETER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function fail (option: string, problem: string, got: unknown): never {
+  throw new InvalidOptionError(option, `${problem} (got ${describe(got)})`)
+}
+
+function describe (value: unknown): string {
+  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value)
+  if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes`
+  if (value === null || typeof value !== 'object') return String(value)
+  return Array.isArray(value) ? 'an array' : 'an object'
+}
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function optionalBoolean (name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(name, 'must be a boolean', value)
+  return value
+}
+
+function optionalString (name: string, value: unknown, pattern: RegExp, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !pattern.test(value)) fail(name, `must match ${pattern}`, value)
+  return value
+}
+
+function positiveInteger (name: string, value: unknown, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) fail(name, 'must be a positive integer', value)
+  return value
+}
+
+function resolveScopes (scopes: unknown): Record<string, string> {
+  if (scopes === undefined) return {}
+  if (!isRecord(scopes)) fail('scopes', 'must be an object of scope name to description', scopes)
+  for (const [name, description] of Object.entries(scopes)) {
+    if (!isScopeToken(name)) fail('scopes', `has a name that is not an RFC 6749 §3.3 scope-token: ${JSON.stringify(name)}`, scopes)
+    if (typeof description !== 'string') fail(`scopes.${name}`, 'must be a description string', description)
+  }
+  return Object.freeze({ ...scopes as Record<string, string> })
+}
+
+function resolveUsers (users: unknown): UserStore<CurrentUser> {
+  if (!isRecord(users)) fail('users', 'must be an object with findByUsername and findById', users)
+  if (typeof users.findByUsername !== 'function') fail('users.findByUsername', 'must be a function', users.findByUsername)
+  if (typeof users.findById !== 'function') fail('users.findById', 'must be a function', users.findById)
+  return users as unknown as UserStore<CurrentUser>
+}
+
+function resolveDuration (name: string, value: unknown, fallback: string | number, allowZero: boolean): number {
+  if (value === undefined) value = fallback
+  if (allowZero && value === 0) return 0
+  const seconds = parseDuration(value)
+  if (seconds === null) fail(name, 'must be a positive number of seconds or a string like "30m", "1h", "7d"', value)
+  return seconds
+}
+
+function resolveBcrypt (bcrypt: unknown): ResolvedOptions['bcrypt'] {
+  if (bcrypt === undefined) return Object.freeze({ cost: DEFAULTS.bcryptCost, maxConcurrent: undefined, maxQueue: undefined })
+  if (!isRecord(bcrypt)) fail('bcrypt', 'must be an object', bcrypt)
+  const cost = bcrypt.cost === undefined ? DEFAULTS.bcryptCost : bcrypt.cost
+  if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 4 || cost > 31) fail('bcrypt.cost', 'must be an integer from 4 to 31', cost)
+  return Object.freeze({
+    cost,
+    maxConcurrent: positiveInteger('bcrypt.maxConcurrent', bcrypt.maxConcurrent, undefined),
+    maxQueue: positiveInteger('bcrypt.maxQueue', bcrypt.maxQueue, undefined)
+  })
+}
+
+function resolveBearerToken (bearerToken: unknown): ResolvedOptions['bearerToken'] {
+  if (bearerToken === undefined) return Object.freeze({ query: false, cookie: false })
+  if (!isRecord(bearerToken)) fail('bearerToken', 'must be an object', bearerToken)
+  const location = (name: 'query' | 'cookie'): string | false => {
+    const value = bearerToken[name]
+    if (value === undefined || value === false) return false
+    return optionalString(`bearerToken.${name}`, value, PARAMETER_NAME, '')
+  }
+  return Object.freeze({ query: location('query'), cookie: location('cookie') })
+}
+
+function resolveSecurity (security: unknown): readonly SecurityRequirement[] | undefined {
+  if (security === undefined) return undefined
+  if (!Array.isArray(security) || !security.every(isSecurityRequirement)) {
+    fail('security', 'must be an array of { schemeName: [scopes] } objects', security)
+  }
+  return Object.freeze(security.map((requirement) => Object.freeze({ ...requirement })))
+}
+
+/** Whether `value` is an OpenAPI Security Requirement Object. */
+export function isSecurityRequirement (value: unknown): value is SecurityRequirement {
+  return isRecord(value) && Object.values(value).every((scopes) => Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string'))
+}
+
+function resolveSecuritySchemes (schemes: unknown, schemeName: string): Record<string, SchemeFactory> {
+  if (schemes === undefined) return {}
+  if (!isRecord(schemes)) fail('securitySchemes', 'must be an object of scheme name to scheme', schemes)
+  for (const [name, factory] of Object.entries(schemes)) {
+    if (!COMPONENT_NAME.test(name)) fail('securitySchemes', `has a name that is not a valid OpenAPI component key: ${JSON.stringify(name)}`, schemes)
+    if (name === schemeName) fail(`securitySchemes.${name}`, 'clashes with the password-flow scheme name (option schemeName)', name)
+    if (typeof factory !== 'function') fail(`securitySchemes.${name}`, 'must be a scheme made by apiKey(), httpBasic(), httpBearer(), httpDigest() or openIdConnect()', factory)
+  }
+  return Object.freeze({ ...schemes as Record<string, SchemeFactory> })
+}
+
+function resolveClients (clients: unknown): ClientRegistry | undefined {
+  if (clients === undefined) return undefined
+  if (!isRecord(clients)) fail('clients', 'must be an object of client id to { secret?, grantTypes? }', clients)
+  for (const [id, client] of Object.entries(clients)) {
+    if (!isRecord(client)) fail(`clients.${id}`, 'must be an object', client)
+    if (client.secret !== undefined && (typeof client.secret !== 'string' || client.secret === '')) fail(`clients.${id}.secret`, 'must be a non-empty string', client.secret)
+    if (client.grantTypes !== undefined && !(Array.isArray(client.grantTypes) && client.grantTypes.every((g) => typeof g === 'string'))) {
+      fail(`clients.${id}.grantTypes`, 'must be an array of grant type strings', client.grantTypes)
+    }
+  }
+  return clients as ClientRegistry
+}
+
+function resolveOnRehash (onRehash: unknown): OAuth2PasswordOptions['onRehash'] | undefined {
+  if (onRehash !== undefined && typeof onRehash !== 'function') fail('onRehash', 'must be a function', onRehash)
+  return onRehash as OAuth2PasswordOptions['onRehash'] | undefined
+}
+
+function resolveOptionalString (name: string, value: unknown): string | undefined {
+  if (value !== undefined && (typeof value !== 'string' || value === '')) fail(name, 'must be a non-empty string', value)
+  return value as string | undefined
+}
+
+function resolveAudience (audience: unknown): string | string[] | undefined {
+  if (Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a !== '')) return [...audience]
+  return resolveOptionalString('audience', audience)
+}
+
+/**
+ * Validates raw plugin options and returns the frozen, complete set the plugin reads.
+ * Throws `FST_OAUTH2_INVALID_OPTION` naming the option and what it got.
+ */
+export function resolveOptions (raw: unknown): ResolvedOptions {
+  if (!isRecord(raw)) fail('options', 'must be an object', raw)
+  const schemeName = optionalString('schemeName', raw.schemeName, COMPONENT_NAME, DEFAULTS.schemeName)
+  return Object.freeze({
+    // Key material (secret length, key types, algorithm allow-list) is validated by createAccessTokens()
+    secret: raw.secret as string | Buffer | undefined,
+    keys: raw.keys as SigningKey[] | undefined,
+    algorithms: raw.algorithms as string[] | undefined,
+    issuer: resolveOptionalString('issuer', raw.issuer),
+    audience: resolveAudience(raw.audience),
+    tokenUrl: optionalString('tokenUrl', raw.tokenUrl, PATH, DEFAULTS.tokenUrl),
+    accessTokenTtlSeconds: resolveDuration('accessTokenTtl', raw.accessTokenTtl, DEFAULTS.accessTokenTtl, false),
+    clockToleranceSeconds: resolveDuration('clockTolerance', raw.clockTolerance, DEFAULTS.clockTolerance, true),
+    scopes: resolveScopes(raw.scopes),
+    users: resolveUsers(raw.users),
+    onRehash: resolveOnRehash(raw.onRehash),
+    bcrypt: resolveBcrypt(raw.bcrypt),
+    clients: resolveClients(raw.clients),
+    strict: optionalBoolean('strict', raw.strict, DEFAULTS.strict),
+    realm: optionalString('realm', raw.realm, REALM, DEFAULTS.realm),
+    schemeName,
+    security: resolveSecurity(raw.security),
+    bearerToken: resolveBearerToken(raw.bearerToken),
+    tokenBodyLimit: positiveInteger('tokenBodyLimit', raw.tokenBodyLimit, DEFAULTS.tokenBodyLimit) as number,
+    securitySchemes: resolveSecuritySchemes(raw.securitySchemes, schemeName)
+  })
+}

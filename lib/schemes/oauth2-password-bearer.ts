@@ -1,0 +1,81 @@
+import type { FastifyRequest } from 'fastify'
+import type { AccessTokenClaims, AccessTokens } from '../access-tokens.js'
+import { extractBearerToken, type BearerTokenLocations } from '../bearer-token.js'
+import { formatChallenge } from '../challenge.js'
+import { InvalidTokenError, protocolErrorCode, type AuthenticationError } from '../errors.js'
+import { isDisabled, type CurrentUser, type UserStore } from '../user-store.js'
+import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
+
+/** Checks run on verified claims before the user is resolved (revocation lives here). */
+export type ClaimsCheck = (claims: AccessTokenClaims) => void | Promise<void>
+
+export interface OAuth2PasswordBearerConfig {
+  readonly name: string
+  readonly realm: string
+  readonly scopes: Readonly<Record<string, string>>
+  /** Token URL as the browser sees it (registration prefix included). */
+  readonly tokenUrl: () => string
+  readonly refreshUrl: () => string | undefined
+  readonly locations: BearerTokenLocations
+  readonly accessTokens: AccessTokens
+  readonly users: UserStore<CurrentUser>
+  readonly checks: readonly ClaimsCheck[]
+}
+
+const SCOPE_SET_CACHE_LIMIT = 1024
+
+/**
+ * The OAuth2 password-flow bearer scheme: JWT access tokens from this plugin's
+ * token endpoint, in `Authorization: Bearer` (RFC 6750), resolved to the user.
+ */
+export function oauth2PasswordBearer (config: OAuth2PasswordBearerConfig): SecurityScheme {
+  const declared = new Set(Object.keys(config.scopes))
+  // Tokens carry few distinct scope strings: share one Set per string instead of building one per request
+  const scopeSets = new Map<string, ReadonlySet<string>>()
+
+  function scopeSet (scope: string): ReadonlySet<string> {
+    let set = scopeSets.get(scope)
+    if (set === undefined) {
+      if (scopeSets.size >= SCOPE_SET_CACHE_LIMIT) scopeSets.clear()
+      set = new Set(scope === '' ? [] : scope.split(' '))
+      scopeSets.set(scope, set)
+    }
+    return set
+  }
+
+  async function authenticate (request: FastifyRequest): Promise<Authentication | null> {
+    const token = extractBearerToken(request, config.locations)
+    if (token === null) return null
+    const claims = await config.accessTokens.verify(token)
+    for (const check of config.checks) await check(claims)
+    const user = await config.users.findById(claims.sub)
+    if (user === null || user === undefined || isDisabled(user)) throw new InvalidTokenError('The user of this token is unknown or disabled')
+    return { scheme: config.name, principal: user, scopes: scopeSet(claims.scope), claims }
+  }
+
+  return {
+    name: config.name,
+    resolvesUser: true,
+    scopes: declared,
+    openapi (): SecuritySchemeObject {
+      const refreshUrl = config.refreshUrl()
+      return {
+        type: 'oauth2',
+        flows: {
+          password: { tokenUrl: config.tokenUrl(), ...(refreshUrl === undefined ? {} : { refreshUrl }), scopes: { ...config.scopes } }
+        }
+      }
+    },
+    authenticate,
+    challenge (error: AuthenticationError | null, requiredScopes: readonly string[]): string {
+      // RFC 6750 §3.1: no error code when the request carried no credentials
+      const code = error === null ? undefined : protocolErrorCode(error)
+      return formatChallenge('Bearer', {
+        realm: config.realm,
+        error: code,
+        error_description: code === undefined ? undefined : error?.message,
+        scope: code === 'insufficient_scope' ? requiredScopes.join(' ') : undefined
+      })
+    }
+  }
+}

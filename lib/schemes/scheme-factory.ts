@@ -1,0 +1,21 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { PasswordHasher } from '../password-hasher.js'
+import type { CurrentUser, UserStore } from '../user-store.js'
+import type { SecurityScheme } from './security-scheme.js'
+
+/** What the plugin hands every scheme when it builds it. */
+export interface SchemeContext {
+  /** The app's user store, for schemes that log users in with a password (HTTP Basic). */
+  readonly users: UserStore<CurrentUser>
+  /** The bcrypt hasher with its timing equality and concurrency gate. */
+  readonly passwords: PasswordHasher
+  /** Default `realm` of challenges. */
+  readonly realm: string
+  readonly log: FastifyBaseLogger
+}
+
+/**
+ * What `apiKey()`, `httpBasic()`… return: a builder the plugin calls with the
+ * scheme's name (its key in `securitySchemes`) once options are resolved.
+ */
+export type SchemeFactory = (name: string, context: SchemeContext) => SecurityScheme

@@ -1,0 +1,50 @@
+/**
+ * Scope values (RFC 6749 §3.3): parse, format, narrow and check.
+ * Scope sets are plain `ReadonlySet<string>`s so membership checks stay O(1) on the hot path.
+ */
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+/** Whether `value` is a syntactically valid scope token. */
+export function isScopeToken (value: string): boolean {
+  return SCOPE_TOKEN.test(value)
+}
+
+/**
+ * Parses a space-delimited `scope` parameter into its tokens, in order, without duplicates.
+ * Returns `null` when the value breaks the grammar (empty tokens, other whitespace, forbidden characters).
+ *
+ * @example
+ * parseScope('me items') // ['me', 'items']
+ * parseScope('me  items') // null (RFC 6749 §3.3 delimits with exactly one space)
+ */
+export function parseScope (value: string): string[] | null {
+  if (value === '') return []
+  // RFC 6749 §3.3: scope = scope-token *( SP scope-token )
+  const tokens = value.split(' ')
+  for (const token of tokens) {
+    if (!isScopeToken(token)) return null
+  }
+  return [...new Set(tokens)]
+}
+
+/** Formats scope tokens as the space-delimited string RFC 6749 §3.3 prescribes. */
+export function formatScope (scopes: Iterable<string>): string {
+  return [...scopes].join(' ')
+}
+
+/**
+ * The scopes to grant: the requested ones the user is allowed, or all the user's
+ * scopes when none were requested (RFC 6749 §3.3 lets the server pick a default).
+ */
+export function grantScopes (requested: readonly string[], allowed: readonly string[]): string[] {
+  if (requested.length === 0) return [...allowed]
+  const allowedSet = new Set(allowed)
+  return requested.filter((scope) => allowedSet.has(scope))
+}
+
+/** The required scopes missing from `granted`, in their declared order. */
+export function missingScopes (required: readonly string[], granted: ReadonlySet<string>): string[] {
+  return required.filter((scope) => !granted.has(scope))
+}
