@@ -32,7 +32,8 @@ export interface AccessTokenConfig {
   audience?: string | string[]
   /**
    * Clock skew forgiven when checking `exp`, `nbf` and `iat`, in seconds. Default 0.
-   * RFC 8725 §3.10 and RFC 7519 §4.1.4 allow "a small leeway": keep it to a few seconds.
+   * RFC 7519 §4.1.4 allows "some small leeway, usually no more than a few minutes";
+   * every second of it extends the life of a stolen token, so keep it to a few seconds.
    */
   clockToleranceSeconds?: number
   /**
@@ -103,7 +104,7 @@ const MAX_TOKEN_LENGTH = 8192
 // RFC 9068 §2.2 requires a jti; 128 random bits make collisions and guesses impractical
 const JTI_BYTES = 16
 
-// RFC 9068 §2.2: exp, iat, jti and sub are REQUIRED; scope is what the plugin authorizes with
+// RFC 9068 §2.2: exp, iat, jti and sub are REQUIRED (iss and aud too once configured); scope is what the plugin authorizes with
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'jti', 'scope']
 
 const INVALID_TOKEN = 'The access token is invalid'
@@ -184,7 +185,7 @@ function createTokenSigner (material: KeyMaterial): JwtSigner | undefined {
   }
   const key = material.signingKey
   if (key === undefined) return undefined
-  // RFC 9068 §2.1: kid names the key, so verifiers (and JWKS clients) need not guess
+  // RFC 7515 §4.1.4: kid names the key, so verifiers (and JWKS clients) need not guess
   return createSigner({ key: key.privateKeyPem, algorithm: key.algorithm, kid: key.kid, header: { alg: key.algorithm, typ: ACCESS_TOKEN_TYP } })
 }
 
