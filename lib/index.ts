@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { createAccessTokens, type AccessTokenClaims, type AccessTokens } from './access-tokens.js'
 import { currentUserResolver, type CurrentUserOptions } from './current-user.js'
 import { InvalidScopeError } from './errors.js'
+import { jwksRoute } from './jwks-route.js'
 import { passwordGrant } from './grants/password.js'
 import type { GrantHandler } from './grants/grant.js'
 import { documentProtectedRoute, securitySchemesTransform } from './openapi.js'
@@ -136,6 +137,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     schema: tokenRouteSchema([...grants.keys()]),
     swaggerTransform: securitySchemesTransform(schemes)
   }))
+  if (accessTokens.jwks !== null) await fastify.register(jwksRoute(accessTokens.jwks))
 }
 
 /**
