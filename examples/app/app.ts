@@ -1,0 +1,152 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import oauth2Password from '../../lib/index.js'
+import { openUserDatabase, type User } from './database.js'
+import { itemsSchema, statusSchema, userSchema } from './schemas.js'
+
+// The app names its user and scope types once; request.currentUser() and
+// app.oauth2.requirement() are typed with them (a published app writes
+// `declare module 'fastify-oauth2-password'`).
+declare module '../../lib/index.js' {
+  interface OAuth2PasswordTypes {
+    user: User
+    scopes: keyof typeof SCOPES
+  }
+}
+
+/** What {@link buildExampleApp} needs; {@link ExampleConfig} from `readConfig()` has it all. */
+export interface ExampleAppConfig {
+  /** HS256 secret, at least 32 bytes. */
+  jwtSecret: string
+  /** bcrypt cost of new hashes and of the login check. */
+  bcryptCost: number
+  /** SQLite file, or `:memory:`. */
+  database: string
+  /** Fastify's `logger` option. Default `false`. */
+  logger?: FastifyServerOptions['logger']
+}
+
+/** The FastAPI tutorial's scopes. */
+export const SCOPES = {
+  me: 'Read information about the current user.',
+  items: 'Read items.'
+} as const
+
+/**
+ * Logs what goes wrong (5xx with their error, refusals at info), not every request:
+ * Fastify's per-request "incoming request" and "request completed" lines are dropped.
+ */
+class ErrorLogController extends LogController {
+  override incomingRequest (): void {}
+  override requestCompleted (): void {}
+}
+
+/**
+ * Fastify server options of the example, shared with the benchmark's baseline
+ * app so both pay the same per-request costs.
+ */
+export function serverOptions (logger: FastifyServerOptions['logger'] = false) {
+  return {
+    logger,
+    logController: new ErrorLogController(),
+    // A client has 10 s to send its whole request (slow-loris bodies are cut)…
+    requestTimeout: 10_000,
+    // …and a socket idle for 30 s is closed, longer than the worst bcrypt queue wait (~8 s)
+    connectionTimeout: 30_000,
+    // JSON bodies of this API are tiny; the token route keeps its own 4 KiB limit
+    bodyLimit: 16 * 1024
+  } satisfies FastifyServerOptions
+}
+
+/**
+ * Builds the example app: the FastAPI "OAuth2 scopes" tutorial on this plugin,
+ * with its users in SQLite and Swagger UI at `/docs`. Not listening yet; closing
+ * it closes the database.
+ *
+ * @example
+ * const app = await buildExampleApp({ jwtSecret, bcryptCost: 12, database: ':memory:' })
+ * await app.listen({ port: 3000, host: '127.0.0.1' })
+ */
+export async function buildExampleApp (config: ExampleAppConfig): Promise<FastifyInstance> {
+  const users = await openUserDatabase(config.database, { bcryptCost: config.bcryptCost })
+  const app = Fastify(serverOptions(config.logger))
+  app.addHook('onClose', async function closeDatabase () {
+    users.close()
+  })
+
+  try {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'fastify-oauth2-password example',
+          description: 'The FastAPI "OAuth2 scopes" tutorial on Fastify. Log in with johndoe / secret through Authorize.',
+          version: '1.0.0'
+        }
+      }
+    })
+    await app.register(oauth2Password, {
+      secret: config.jwtSecret,
+      tokenUrl: '/token',
+      accessTokenTtl: '30m',
+      scopes: SCOPES,
+      bcrypt: { cost: config.bcryptCost },
+      users: {
+        findByUsername: (username) => users.findAccount(username),
+        // A token's subject is the username
+        findById: (username) => users.findUser(username)
+      },
+      // A login whose hash predates a raised BCRYPT_COST gets a fresh one
+      onRehash: (account, passwordHash) => users.updatePasswordHash(account.id, passwordHash)
+    })
+  } catch (error) {
+    users.close()
+    throw error
+  }
+
+  // app.oauth2.requirement('me') is [{ OAuth2PasswordBearer: ['me'] }]: the OpenAPI
+  // security requirement, enforced as declared
+  app.get('/users/me', {
+    schema: {
+      summary: 'The current user',
+      security: app.oauth2.requirement('me'),
+      response: { 200: userSchema }
+    }
+  }, async function readUsersMe (request) {
+    return await request.currentUser()
+  })
+
+  app.get('/users/me/items', {
+    schema: {
+      summary: 'Items of the current user',
+      security: app.oauth2.requirement('me', 'items'),
+      response: { 200: itemsSchema }
+    }
+  }, async function readOwnItems (request) {
+    const user = await request.currentUser()
+    return [{ item_id: 'Foo', owner: user.username }]
+  })
+
+  app.get('/status', {
+    schema: {
+      summary: 'Any valid token',
+      security: app.oauth2.requirement(),
+      response: { 200: statusSchema }
+    }
+  }, async function readSystemStatus () {
+    return { status: 'ok' }
+  })
+
+  app.get('/health', {
+    schema: {
+      summary: 'Liveness probe (public)',
+      response: { 200: statusSchema }
+    }
+  }, async function health () {
+    return { status: 'ok' }
+  })
+
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } })
+  return app
+}
