@@ -11,20 +11,30 @@ export interface BearerTokenLocations {
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
-const BEARER_SCHEME = /^bearer(?: |$)/i
+// RFC 7235 §2.1: auth-scheme is a token, so "Bearer" ends where a non-token character starts ("Bearerx" is another scheme)
+const BEARER_SCHEME = /^bearer(?![!#$%&'*+.^_`|~0-9A-Za-z-])/i
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+// Issued tokens are well under 1 KiB and the verifier refuses anything over 8 KiB: a longer
+// credential is malformed, and is refused before any pattern runs over it
+const MAX_TOKEN_LENGTH = 8192
+const MAX_HEADER_LENGTH = MAX_TOKEN_LENGTH + 64
 
 function fromHeader (authorization: string | undefined): string | null {
   if (authorization === undefined || !BEARER_SCHEME.test(authorization)) return null
-  const match = BEARER.exec(authorization)
-  if (match === null) throw new MalformedCredentialsError('The Authorization header is not a valid Bearer credential')
+  const match = authorization.length > MAX_HEADER_LENGTH ? null : BEARER.exec(authorization)
+  if (match === null || (match[1] as string).length > MAX_TOKEN_LENGTH) {
+    throw new MalformedCredentialsError('The Authorization header is not a valid Bearer credential')
+  }
   return match[1] as string
 }
 
 function fromQuery (request: FastifyRequest, name: string): string | null {
   const value = (request.query as Record<string, unknown> | undefined)?.[name]
   if (value === undefined) return null
-  if (typeof value !== 'string' || !B64TOKEN.test(value)) throw new MalformedCredentialsError('The access token query parameter is malformed')
+  if (typeof value !== 'string' || value.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(value)) {
+    throw new MalformedCredentialsError('The access token query parameter is malformed')
+  }
   return value
 }
 
@@ -35,7 +45,8 @@ function fromCookie (cookieHeader: string | undefined, name: string): string | n
     const separator = pair.indexOf('=')
     if (separator !== -1 && pair.slice(0, separator).trim() === name) {
       const value = pair.slice(separator + 1).trim()
-      return B64TOKEN.test(value) ? value : null
+      // The browser sends cookies unasked: an unusable one counts as absent rather than refusing the request
+      return value.length <= MAX_TOKEN_LENGTH && B64TOKEN.test(value) ? value : null
     }
   }
   return null

@@ -1,7 +1,9 @@
+// `schema.security` and `schema.hide` are typed by @fastify/swagger (a dependency): every consumer's program needs its types
+/// <reference types="@fastify/swagger" preserve="true" />
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createAccessTokens, type AccessTokenClaims, type AccessTokens } from './access-tokens.js'
-import { currentUserResolver, type CurrentUserOptions } from './current-user.js'
+import { challengeOnError, currentUserResolver, type CurrentUserOptions } from './current-user.js'
 import { InvalidScopeError } from './errors.js'
 import { jwksRoute } from './jwks-route.js'
 import { passwordGrant } from './grants/password.js'
@@ -96,7 +98,11 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   const options = resolveOptions(rawOptions)
   const accessTokens = buildAccessTokens(options)
   const passwords = createPasswordHasher(options.bcrypt)
-  const tokenPath = `${fastify.prefix}${options.tokenUrl}`
+  // fastify-plugin skips the encapsulation that applies a `prefix` register option: apply it to the token route
+  const prefix = (rawOptions as { prefix?: unknown }).prefix
+  const routePrefix = typeof prefix === 'string' ? prefix : ''
+  const basePath = `${fastify.prefix}/${routePrefix}`.replace(/\/+/g, '/').replace(/\/$/, '')
+  const tokenPath = `${basePath}${options.tokenUrl}`
   const bearer = oauth2PasswordBearer({
     name: options.schemeName,
     realm: options.realm,
@@ -113,6 +119,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
 
   fastify.decorateRequest('auth', null)
   fastify.decorateRequest('currentUser', currentUserResolver(bearer, userSchemes))
+  fastify.addHook('onError', challengeOnError)
   fastify.decorate('oauth2', buildApi(options, accessTokens, passwords, schemes))
   fastify.decorate('requireSecurity', requireSecurity)
   fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
@@ -136,7 +143,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     realm: options.realm,
     schema: tokenRouteSchema([...grants.keys()]),
     swaggerTransform: securitySchemesTransform(schemes)
-  }))
+  }), { prefix: routePrefix })
   if (accessTokens.jwks !== null) await fastify.register(jwksRoute(accessTokens.jwks))
 }
 

@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import t from 'tap'
+
+// The published package as its users get it: `npm run build && npm pack`, the tarball
+// unpacked into temp projects (no registry, no network), then an ESM and a CommonJS
+// consumer type-checked with tsc against the packed .d.ts files and run with node.
+
+const exec = promisify(execFile)
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const FIXTURES = join(ROOT, 'test/types/consumers')
+const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
+
+// Children run without tap's loaders (NODE_OPTIONS), as a user's tools would
+const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
+delete env.NODE_OPTIONS
+
+t.setTimeout(240_000)
+
+interface PackResult {
+  filename: string
+  files: Array<{ path: string }>
+}
+
+async function run (command: string, args: string[], cwd: string): Promise<string> {
+  try {
+    const { stdout } = await exec(command, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 })
+    return stdout
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string, stderr?: string }
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}\n${stdout ?? ''}\n${stderr ?? ''}`)
+  }
+}
+
+/** The last stdout line of a consumer, which prints its findings as JSON. */
+function report (stdout: string): unknown {
+  const lines = stdout.trim().split('\n')
+  return JSON.parse(lines[lines.length - 1] as string)
+}
+
+const work = await mkdtemp(join(tmpdir(), 'fastify-oauth2-password-consumers-'))
+t.teardown(() => rm(work, { recursive: true, force: true }))
+
+// Dependencies (fastify, fast-jwt, @node-rs/bcrypt…) come from the repo's node_modules,
+// reached by walking up from every consumer project; the package itself only from the tarball
+await symlink(join(ROOT, 'node_modules'), join(work, 'node_modules'), 'dir')
+
+let tarball = ''
+let packed: string[] = []
+
+t.before(async () => {
+  await run('npm', ['run', 'build'], ROOT)
+  const result = JSON.parse(await run('npm', ['pack', '--ignore-scripts', '--offline', '--json', '--pack-destination', work], ROOT)) as PackResult[]
+  tarball = join(work, (result[0] as PackResult).filename)
+  packed = (result[0] as PackResult).files.map((file) => file.path)
+})
+
+/** A temp project with the tarball unpacked as node_modules/fastify-oauth2-password and the given fixtures. */
+async function consumer (name: string, fixtures: string[], tsFile: string): Promise<string> {
+  const project = join(work, name)
+  await mkdir(join(project, 'node_modules'), { recursive: true })
+  await run('tar', ['-xzf', tarball, '-C', join(project, 'node_modules')], project)
+  await rename(join(project, 'node_modules/package'), join(project, 'node_modules/fastify-oauth2-password'))
+  for (const fixture of fixtures) await copyFile(join(FIXTURES, fixture), join(project, fixture))
+  await writeFile(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      target: 'es2022',
+      strict: true,
+      // The packed .d.ts files are checked too, with their dependencies' types
+      skipLibCheck: false,
+      types: ['node'],
+      outDir: 'out'
+    },
+    files: [tsFile]
+  }))
+  return project
+}
+
+t.test('the tarball holds the build and nothing else', async (t) => {
+  t.ok(packed.includes('package.json'))
+  t.ok(packed.includes('dist/index.js'))
+  t.ok(packed.includes('dist/index.d.ts'))
+  t.same(packed.filter((path) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path)), [], 'no sources, tests or examples')
+  t.notOk(existsSync(join(ROOT, 'node_modules/fastify-oauth2-password')), 'consumers cannot reach the repo by package name')
+})
+
+t.test('ESM consumer: import oauth2Password from \'fastify-oauth2-password\'', async (t) => {
+  const project = await consumer('esm', ['esm.mts'], 'esm.mts')
+  await run(process.execPath, [TSC, '-p', project], project)
+  t.same(report(await run(process.execPath, ['out/esm.mjs'], project)), {
+    refused: [401, 'Bearer realm="api"'],
+    login: 200,
+    me: [200, { id: 'johndoe', email: 'john@example.com', fullName: null, scopes: ['me'] }],
+    errorClass: 'FST_OAUTH2_INVALID_TOKEN'
+  })
+})
+
+t.test('CommonJS consumer: require(\'fastify-oauth2-password\') through require(esm)', async (t) => {
+  const project = await consumer('cjs', ['cjs.cts', 'plain.cjs'], 'cjs.cts')
+
+  t.test('TypeScript (.cts): the named export or .default', async (t) => {
+    await run(process.execPath, [TSC, '-p', project], project)
+    t.same(report(await run(process.execPath, ['out/cjs.cjs'], project)), {
+      refused: [401, 'Bearer realm="api"'],
+      login: 200,
+      me: [200, { id: 'johndoe', email: 'john@example.com', fullName: null }],
+      sameFunction: true
+    })
+  })
+
+  t.test('plain JavaScript: register(require(...)) as is', async (t) => {
+    t.same(report(await run(process.execPath, ['plain.cjs'], project)), {
+      login: 200,
+      me: [200, { id: 'johndoe' }],
+      exports: true
+    })
+  })
+})
