@@ -54,18 +54,17 @@ function fromCookie (cookieHeader: string | undefined, name: string): string | n
 
 /**
  * Finds the bearer token of a request: the Authorization header always, the
- * query parameter and cookie only when configured. Returns `null` when there
- * is none; throws `invalid_request` for a malformed one or for more than one
- * (RFC 6750 §2: clients MUST NOT use more than one method per request).
+ * query parameter and the cookie only when configured. Returns `null` when there
+ * is none; throws `invalid_request` for a malformed one, or for a header and a
+ * query token together (RFC 6750 §2: clients MUST NOT use more than one method).
+ * The cookie is not an RFC 6750 method and browsers send it unasked, so an
+ * explicit header or query token takes precedence over it.
  */
 export function extractBearerToken (request: FastifyRequest, locations: BearerTokenLocations): string | null {
   const header = fromHeader(request.headers.authorization)
-  if (locations.query === false && locations.cookie === false) return header
-  const found = [
-    header,
-    locations.query === false ? null : fromQuery(request, locations.query),
-    locations.cookie === false ? null : fromCookie(request.headers.cookie, locations.cookie)
-  ].filter((token) => token !== null)
-  if (found.length > 1) throw new MalformedCredentialsError('The access token was sent by more than one method')
-  return found[0] ?? null
+  const query = locations.query === false ? null : fromQuery(request, locations.query)
+  if (header !== null && query !== null) throw new MalformedCredentialsError('The access token was sent by more than one method')
+  const explicit = header ?? query
+  if (explicit !== null || locations.cookie === false) return explicit
+  return fromCookie(request.headers.cookie, locations.cookie)
 }
