@@ -12,21 +12,34 @@ const KNOWN_PARAMETERS = new Set([
   'refresh_token', 'token', 'token_type_hint'
 ])
 
+// RFC 6749 Appendix B: the form is UTF-8. A lossy decode (U+FFFD for bad bytes) would make
+// different raw passwords the same string, so invalid bytes are refused instead
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 function decodeComponent (value: string): string {
   // WHATWG urlencoded: '+' is a space; decodeURIComponent throws on bad escapes and invalid UTF-8
   return decodeURIComponent(value.replaceAll('+', ' '))
 }
 
+function decodeBody (body: Uint8Array): string {
+  try {
+    return UTF8.decode(body)
+  } catch {
+    throw new InvalidRequestError('The request body is not valid form encoding')
+  }
+}
+
 /**
- * Parses a form body strictly: malformed percent-encoding or invalid UTF-8 and
- * repeated parameters are `invalid_request` (RFC 6749 §3.2: "Request and response
- * parameters MUST NOT be included more than once").
+ * Parses a form body strictly: malformed percent-encoding, invalid UTF-8 (raw
+ * bytes or percent-encoded) and repeated parameters are `invalid_request`
+ * (RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once").
  */
-export function parseFormBody (body: string): FormParameters {
+export function parseFormBody (body: string | Uint8Array): FormParameters {
   const parameters: Record<string, string> = Object.create(null)
-  if (body === '') return parameters
+  const text = typeof body === 'string' ? body : decodeBody(body)
+  if (text === '') return parameters
   const seen = new Set<string>()
-  for (const pair of body.split('&')) {
+  for (const pair of text.split('&')) {
     if (pair === '') continue
     const separator = pair.indexOf('=')
     let name: string

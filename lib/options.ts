@@ -129,7 +129,7 @@ function positiveInteger (name: string, value: unknown, fallback: number | undef
 }
 
 function resolveScopes (scopes: unknown): Record<string, string> {
-  if (scopes === undefined) return {}
+  if (scopes === undefined) return Object.freeze({})
   if (!isRecord(scopes)) fail('scopes', 'must be an object of scope name to description', scopes)
   for (const [name, description] of Object.entries(scopes)) {
     if (!isScopeToken(name)) fail('scopes', `has a name that is not an RFC 6749 §3.3 scope-token: ${JSON.stringify(name)}`, scopes)
@@ -147,8 +147,7 @@ function resolveUsers (users: unknown): UserStore<CurrentUser> {
 
 function resolveDuration (name: string, value: unknown, fallback: string | number, allowZero: boolean): number {
   if (value === undefined) value = fallback
-  if (allowZero && value === 0) return 0
-  const seconds = parseDuration(value)
+  const seconds = parseDuration(value, allowZero)
   if (seconds === null) fail(name, 'must be a positive number of seconds or a string like "30m", "1h", "7d"', value)
   return seconds
 }
@@ -190,7 +189,7 @@ export function isSecurityRequirement (value: unknown): value is SecurityRequire
 }
 
 function resolveSecuritySchemes (schemes: unknown, schemeName: string): Record<string, SchemeFactory> {
-  if (schemes === undefined) return {}
+  if (schemes === undefined) return Object.freeze({})
   if (!isRecord(schemes)) fail('securitySchemes', 'must be an object of scheme name to scheme', schemes)
   for (const [name, factory] of Object.entries(schemes)) {
     if (!COMPONENT_NAME.test(name)) fail('securitySchemes', `has a name that is not a valid OpenAPI component key: ${JSON.stringify(name)}`, schemes)
@@ -205,7 +204,10 @@ function resolveClients (clients: unknown): ClientRegistry | undefined {
   if (!isRecord(clients)) fail('clients', 'must be an object of client id to { secret?, grantTypes? }', clients)
   for (const [id, client] of Object.entries(clients)) {
     if (!isRecord(client)) fail(`clients.${id}`, 'must be an object', client)
-    if (client.secret !== undefined && (typeof client.secret !== 'string' || client.secret === '')) fail(`clients.${id}.secret`, 'must be a non-empty string', client.secret)
+    if (client.secret !== undefined && (typeof client.secret !== 'string' || client.secret === '')) {
+      // Described by its type only, never its value: this message may end up in logs
+      throw new InvalidOptionError(`clients.${id}.secret`, `must be a non-empty string (got ${client.secret === '' ? 'an empty string' : `a value of type ${typeof client.secret}`})`)
+    }
     if (client.grantTypes !== undefined && !(Array.isArray(client.grantTypes) && client.grantTypes.every((g) => typeof g === 'string'))) {
       fail(`clients.${id}.grantTypes`, 'must be an array of grant type strings', client.grantTypes)
     }

@@ -83,10 +83,11 @@ export function tokenEndpoint (config: TokenEndpointConfig) {
   return async function tokenEndpointPlugin (instance: FastifyInstance): Promise<void> {
     // Only form bodies: JSON and the rest get invalid_request instead of being parsed
     instance.removeAllContentTypeParsers()
-    instance.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: config.bodyLimit },
+    // Raw bytes, so parseFormBody can refuse invalid UTF-8 instead of seeing U+FFFD in its place
+    instance.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: config.bodyLimit },
       function parseTokenRequest (_request, body, done) {
         try {
-          done(null, parseFormBody(body as string))
+          done(null, parseFormBody(body as Buffer))
         } catch (error) {
           done(error as Error, undefined)
         }
