@@ -7,16 +7,22 @@ import { challengeOnError, currentUserResolver, type CurrentUserOptions } from '
 import { InvalidScopeError } from './errors.js'
 import { jwksRoute } from './jwks-route.js'
 import { passwordGrant } from './grants/password.js'
+import { refreshTokenGrant } from './grants/refresh-token.js'
 import type { GrantHandler } from './grants/grant.js'
 import { documentProtectedRoute, securitySchemesTransform } from './openapi.js'
 import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
 import { createPasswordHasher, type PasswordHasher } from './password-hasher.js'
+import { createRefreshTokens, type RefreshTokens } from './refresh-tokens.js'
+import { createRevocation, type Revocation } from './revocation.js'
+import { createTokenRevoker, revokeEndpoint, type TokenRevoker } from './revoke-endpoint.js'
+import { memoryTokenStore } from './stores/memory.js'
+import type { TokenStore } from './stores/token-store.js'
 import { requireSecurity, routeSecurity } from './route-security.js'
 import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
 import { tokenEndpoint } from './token-endpoint.js'
 import { tokenRouteSchema } from './token-route-schema.js'
-import { createTokenIssuer, type TokenResponse } from './token-issuer.js'
+import { createTokenIssuer, type IssueTokens, type TokenResponse } from './token-issuer.js'
 import type { CurrentUser, OAuth2PasswordTypes } from './user-store.js'
 
 /** Scope names the app declared (see {@link OAuth2PasswordTypes}), or any string. */
@@ -28,8 +34,21 @@ export interface OAuth2PasswordApi {
   readonly schemeName: string
   /** Every registered security scheme by name. */
   readonly schemes: ReadonlyMap<string, SecurityScheme>
-  /** Issues tokens as the token endpoint would, for a user the app has already authenticated. */
+  /** Issues tokens as the token endpoint would (a refresh token too, when enabled), for a user the app has already authenticated. */
   issueTokens (user: { id: string, scopes?: readonly string[] }, scopes?: readonly ScopeName[]): Promise<TokenResponse>
+  /**
+   * Revokes a refresh token (with its whole family and, when revocation checks are on,
+   * the family's access tokens) or an access token (by `jti`; needs
+   * `revocation.checkAccessTokens`, else `FST_OAUTH2_UNSUPPORTED_TOKEN_TYPE`).
+   * Unknown or expired tokens are ignored. Store down: `FST_OAUTH2_TEMPORARILY_UNAVAILABLE`.
+   */
+  revokeToken (token: string): Promise<void>
+  /**
+   * Logs a user out everywhere (after a password change, say): every refresh token
+   * and, when revocation checks are on, every access token issued before the call
+   * resolves stops working. Resolves within a second (JWT `iat` counts whole seconds).
+   */
+  revokeAllForUser (userId: string): Promise<void>
   /** Verifies an access token; throws `FST_OAUTH2_INVALID_TOKEN` when it is not valid. */
   verifyAccessToken (token: string): Readonly<AccessTokenClaims>
   /** Hashes with the configured cost, through the bcrypt gate. */
@@ -76,8 +95,35 @@ function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, beare
   return schemes
 }
 
-function buildApi (options: ResolvedOptions, accessTokens: AccessTokens, passwords: PasswordHasher, schemes: ReadonlyMap<string, SecurityScheme>): OAuth2PasswordApi {
-  const issue = createTokenIssuer(accessTokens)
+interface TokenServices {
+  readonly issue: IssueTokens
+  readonly revoker: TokenRevoker
+  readonly revocation: Revocation
+}
+
+function buildTokenServices (fastify: FastifyInstance, options: ResolvedOptions, accessTokens: AccessTokens, store: TokenStore): TokenServices & { refreshTokens: RefreshTokens | null } {
+  const { refreshTokens: refresh, revocation: settings } = options
+  const accessTokenLifetimeSeconds = options.accessTokenTtlSeconds + options.clockToleranceSeconds
+  const refreshTokens = refresh.enabled
+    ? createRefreshTokens({ store, ...refresh, accessTokenLifetimeSeconds, log: fastify.log })
+    : null
+  const revocation = createRevocation({
+    store,
+    ...settings,
+    clockToleranceSeconds: options.clockToleranceSeconds,
+    tokenLifetimeSeconds: Math.max(accessTokenLifetimeSeconds, refresh.enabled ? refresh.absoluteTtlSeconds : 0),
+    log: fastify.log
+  })
+  return {
+    refreshTokens,
+    revocation,
+    issue: createTokenIssuer(accessTokens, refreshTokens),
+    revoker: createTokenRevoker({ refreshTokens, revocation, accessTokens })
+  }
+}
+
+function buildApi (options: ResolvedOptions, accessTokens: AccessTokens, passwords: PasswordHasher, schemes: ReadonlyMap<string, SecurityScheme>, tokens: TokenServices): OAuth2PasswordApi {
+  const { issue } = tokens
   const declared = new Set(Object.keys(options.scopes))
   return {
     schemeName: options.schemeName,
@@ -88,6 +134,8 @@ function buildApi (options: ResolvedOptions, accessTokens: AccessTokens, passwor
       return await issue({ id: user.id }, granted, null)
     },
     verifyAccessToken: (token) => accessTokens.verify(token),
+    revokeToken: (token) => tokens.revoker.revoke(token),
+    revokeAllForUser: (userId) => tokens.revocation.revokeUser(userId),
     hashPassword: (password) => passwords.hash(password),
     verifyPassword: (password, hash) => passwords.verify(password, hash),
     requirement: (...scopes) => [{ [options.schemeName]: scopes }]
@@ -103,16 +151,20 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   const routePrefix = typeof prefix === 'string' ? prefix : ''
   const basePath = `${fastify.prefix}/${routePrefix}`.replace(/\/+/g, '/').replace(/\/$/, '')
   const tokenPath = `${basePath}${options.tokenUrl}`
+  const store = options.store ?? memoryTokenStore()
+  const tokens = buildTokenServices(fastify, options, accessTokens, store)
+  const { refreshTokens, revocation } = tokens
   const bearer = oauth2PasswordBearer({
     name: options.schemeName,
     realm: options.realm,
     scopes: options.scopes,
     tokenUrl: () => tokenPath,
-    refreshUrl: () => undefined,
+    // RFC 6749 §6: refresh requests go to the token endpoint
+    refreshUrl: () => refreshTokens === null ? undefined : tokenPath,
     locations: options.bearerToken,
     accessTokens,
     users: options.users,
-    checks: []
+    checks: revocation.check === null ? [] : [revocation.check]
   })
   const schemes = buildSchemes(fastify, options, bearer, passwords)
   const userSchemes = new Set([...schemes.values()].filter((scheme) => scheme.resolvesUser).map((scheme) => scheme.name))
@@ -120,7 +172,11 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.decorateRequest('auth', null)
   fastify.decorateRequest('currentUser', currentUserResolver(bearer, userSchemes))
   fastify.addHook('onError', challengeOnError)
-  fastify.decorate('oauth2', buildApi(options, accessTokens, passwords, schemes))
+  fastify.decorate('oauth2', buildApi(options, accessTokens, passwords, schemes, tokens))
+  fastify.addHook('onClose', async function closeTokenStore () {
+    revocation.close()
+    await store.close()
+  })
   fastify.decorate('requireSecurity', requireSecurity)
   fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
 
@@ -129,11 +185,19 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
       users: options.users,
       passwords,
       declaredScopes: new Set(Object.keys(options.scopes)),
-      issueTokens: createTokenIssuer(accessTokens),
+      issueTokens: tokens.issue,
       onRehash: options.onRehash,
       log: fastify.log
     })]
   ])
+  if (refreshTokens !== null) {
+    grants.set('refresh_token', refreshTokenGrant({
+      refreshTokens,
+      users: options.users,
+      declaredScopes: new Set(Object.keys(options.scopes)),
+      issueTokens: tokens.issue
+    }))
+  }
   await fastify.register(tokenEndpoint({
     url: options.tokenUrl,
     bodyLimit: options.tokenBodyLimit,
@@ -144,6 +208,16 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     schema: tokenRouteSchema([...grants.keys()]),
     swaggerTransform: securitySchemesTransform(schemes)
   }), { prefix: routePrefix })
+  // RFC 7009: there is something to revoke once refresh tokens or access-token checks are on
+  if (refreshTokens !== null || revocation.check !== null) {
+    await fastify.register(revokeEndpoint({
+      url: options.revokeUrl,
+      bodyLimit: options.tokenBodyLimit,
+      clients: options.clients,
+      realm: options.realm,
+      revoker: tokens.revoker
+    }), { prefix: routePrefix })
+  }
   if (accessTokens.jwks !== null) await fastify.register(jwksRoute(accessTokens.jwks))
 }
 
@@ -169,3 +243,8 @@ export type { CurrentUser, DefaultUser, OAuth2PasswordTypes, UserAccount, UserSt
 export type { ClientRegistration, ClientRegistry } from './client-auth.js'
 export type { CurrentUserOptions } from './current-user.js'
 export type { TokenResponse } from './token-issuer.js'
+export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'
+export { redisTokenStore, redisClientOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
+export type {
+  AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RotationOutcome, RotationRequest, TokenStore
+} from './stores/token-store.js'

@@ -6,6 +6,7 @@ import type { SchemeFactory } from './schemes/scheme-factory.js'
 import type { CurrentUser, UserAccount, UserStore } from './user-store.js'
 import type { ClientRegistry } from './client-auth.js'
 import type { SigningKey } from './access-tokens.js'
+import { TOKEN_STORE_METHODS, type TokenStore } from './stores/token-store.js'
 
 /** Options of `register(oauth2Password, options)`. */
 export interface OAuth2PasswordOptions {
@@ -49,6 +50,35 @@ export interface OAuth2PasswordOptions {
   tokenBodyLimit?: number
   /** Further security schemes by name (see `apiKey`, `httpBasic`, `httpBearer`, `httpDigest`, `openIdConnect`). */
   securitySchemes?: Record<string, SchemeFactory>
+  /**
+   * Refresh tokens (`grant_type=refresh_token`, RFC 6749 §6) with rotation and reuse
+   * detection (RFC 9700 §4.14.2). Off by default; `true` takes the defaults.
+   */
+  refreshTokens?: boolean | {
+    /** Default true when the object is given. */
+    enabled?: boolean
+    /** A family unused this long dies (sliding): seconds or `'14d'`. Default `'14d'`. */
+    idleTtl?: string | number
+    /** A family dies this long after the login, however active. Default `'30d'`. */
+    absoluteTtl?: string | number
+    /** How long after a rotation the replaced token is refused without revoking its family. Default 0 (never). */
+    reuseGrace?: string | number
+  }
+  /** Where refresh-token families and revocations live. Default: `memoryTokenStore()` (one process). */
+  store?: TokenStore
+  /** Access-token revocation (by `jti`, family, or user) checked on protected routes. */
+  revocation?: {
+    /** Check every access token against the store (through a short local cache). Default false. */
+    checkAccessTokens?: boolean
+    /** How long a store answer is reused per token: seconds or `'2s'`; 0 asks every time. Default 1. */
+    cacheTtl?: string | number
+    /** Most cached answers. Default 10 000. */
+    cacheSize?: number
+    /** When the store cannot answer: refuse with 503 (`'fail-closed'`, default) or accept unchecked (`'fail-open'`). */
+    onStoreError?: 'fail-closed' | 'fail-open'
+  }
+  /** Path of the RFC 7009 revocation endpoint, relative to the registration prefix. Default `/revoke`. */
+  revokeUrl?: string
 }
 
 /** Options after validation: complete, frozen, and the only thing the plugin reads. */
@@ -73,6 +103,10 @@ export interface ResolvedOptions {
   readonly bearerToken: { readonly query: string | false, readonly cookie: string | false }
   readonly tokenBodyLimit: number
   readonly securitySchemes: Readonly<Record<string, SchemeFactory>>
+  readonly refreshTokens: { readonly enabled: boolean, readonly idleTtlSeconds: number, readonly absoluteTtlSeconds: number, readonly reuseGraceSeconds: number }
+  readonly store: TokenStore | undefined
+  readonly revocation: { readonly checkAccessTokens: boolean, readonly cacheTtlSeconds: number, readonly cacheSize: number, readonly onStoreError: 'fail-closed' | 'fail-open' }
+  readonly revokeUrl: string
 }
 
 const DEFAULTS = {
@@ -83,7 +117,12 @@ const DEFAULTS = {
   strict: false,
   realm: 'api',
   schemeName: 'OAuth2PasswordBearer',
-  tokenBodyLimit: 4096
+  tokenBodyLimit: 4096,
+  refreshIdleTtl: '14d',
+  refreshAbsoluteTtl: '30d',
+  revocationCacheTtl: 1,
+  revocationCacheSize: 10_000,
+  revokeUrl: '/revoke'
 } as const
 
 // RFC 7235 §2.2: realm is a quoted-string; keep it to printable ASCII without quote or backslash
@@ -230,6 +269,42 @@ function resolveAudience (audience: unknown): string | string[] | undefined {
   return resolveOptionalString('audience', audience)
 }
 
+function resolveRefreshTokens (refreshTokens: unknown): ResolvedOptions['refreshTokens'] {
+  const settings = refreshTokens === undefined || typeof refreshTokens === 'boolean' ? { enabled: refreshTokens ?? false } : refreshTokens
+  if (!isRecord(settings)) fail('refreshTokens', 'must be a boolean or an object', refreshTokens)
+  const idleTtlSeconds = resolveDuration('refreshTokens.idleTtl', settings.idleTtl, DEFAULTS.refreshIdleTtl, false)
+  const absoluteTtlSeconds = resolveDuration('refreshTokens.absoluteTtl', settings.absoluteTtl, DEFAULTS.refreshAbsoluteTtl, false)
+  if (idleTtlSeconds > absoluteTtlSeconds) fail('refreshTokens.idleTtl', `must not exceed refreshTokens.absoluteTtl (${absoluteTtlSeconds} s)`, settings.idleTtl)
+  return Object.freeze({
+    enabled: optionalBoolean('refreshTokens.enabled', settings.enabled, true),
+    idleTtlSeconds,
+    absoluteTtlSeconds,
+    reuseGraceSeconds: resolveDuration('refreshTokens.reuseGrace', settings.reuseGrace, 0, true)
+  })
+}
+
+function resolveStore (store: unknown): TokenStore | undefined {
+  if (store === undefined) return undefined
+  if (!isRecord(store)) fail('store', 'must be a TokenStore such as memoryTokenStore() or await redisTokenStore()', store)
+  for (const method of TOKEN_STORE_METHODS) {
+    if (typeof store[method] !== 'function') fail(`store.${method}`, 'must be a function (a TokenStore has ' + TOKEN_STORE_METHODS.join(', ') + ')', store[method])
+  }
+  return store as unknown as TokenStore
+}
+
+function resolveRevocation (revocation: unknown): ResolvedOptions['revocation'] {
+  const settings = revocation ?? {}
+  if (!isRecord(settings)) fail('revocation', 'must be an object', revocation)
+  const onStoreError = settings.onStoreError ?? 'fail-closed'
+  if (onStoreError !== 'fail-closed' && onStoreError !== 'fail-open') fail('revocation.onStoreError', 'must be "fail-closed" or "fail-open"', onStoreError)
+  return Object.freeze({
+    checkAccessTokens: optionalBoolean('revocation.checkAccessTokens', settings.checkAccessTokens, false),
+    cacheTtlSeconds: resolveDuration('revocation.cacheTtl', settings.cacheTtl, DEFAULTS.revocationCacheTtl, true),
+    cacheSize: positiveInteger('revocation.cacheSize', settings.cacheSize, DEFAULTS.revocationCacheSize) as number,
+    onStoreError
+  })
+}
+
 /**
  * Validates raw plugin options and returns the frozen, complete set the plugin reads.
  * Throws `FST_OAUTH2_INVALID_OPTION` naming the option and what it got.
@@ -258,6 +333,10 @@ export function resolveOptions (raw: unknown): ResolvedOptions {
     security: resolveSecurity(raw.security),
     bearerToken: resolveBearerToken(raw.bearerToken),
     tokenBodyLimit: positiveInteger('tokenBodyLimit', raw.tokenBodyLimit, DEFAULTS.tokenBodyLimit) as number,
-    securitySchemes: resolveSecuritySchemes(raw.securitySchemes, schemeName)
+    securitySchemes: resolveSecuritySchemes(raw.securitySchemes, schemeName),
+    refreshTokens: resolveRefreshTokens(raw.refreshTokens),
+    store: resolveStore(raw.store),
+    revocation: resolveRevocation(raw.revocation),
+    revokeUrl: optionalString('revokeUrl', raw.revokeUrl, PATH, DEFAULTS.revokeUrl)
   })
 }

@@ -27,7 +27,7 @@ export interface TokenEndpointConfig {
 }
 
 // The form is checked by parseFormBody and the grants; the body schema only documents it
-function documentationOnly () {
+export function documentationOnly () {
   return function acceptParsedForm () { return true }
 }
 
@@ -76,28 +76,36 @@ function grantType (parameters: FormParameters, strict: boolean): string {
 }
 
 /**
+ * Sets up an encapsulated context for form-posting OAuth endpoints (token, RFC 7009
+ * revocation): only form bodies, every failure rendered as RFC 6749 §5.2, no-store.
+ */
+export function useFormEndpoint (instance: FastifyInstance, bodyLimit: number, realm: string): void {
+  // Only form bodies: JSON and the rest get invalid_request instead of being parsed
+  instance.removeAllContentTypeParsers()
+  // Raw bytes, so parseFormBody can refuse invalid UTF-8 instead of seeing U+FFFD in its place
+  instance.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit },
+    function parseTokenRequest (_request, body, done) {
+      try {
+        done(null, parseFormBody(body as Buffer))
+      } catch (error) {
+        done(error as Error, undefined)
+      }
+    })
+  instance.setErrorHandler(function tokenErrorHandler (error: FastifyError, request, reply) {
+    renderTokenError(realm, error, request, reply)
+  })
+  instance.addHook('onRequest', async function noStore (_request, reply) {
+    reply.headers(NO_STORE)
+  })
+}
+
+/**
  * The token endpoint (RFC 6749 §3.2) as an encapsulated plugin: its form parser,
  * its error rendering and its no-store headers never leak into the app.
  */
 export function tokenEndpoint (config: TokenEndpointConfig) {
   return async function tokenEndpointPlugin (instance: FastifyInstance): Promise<void> {
-    // Only form bodies: JSON and the rest get invalid_request instead of being parsed
-    instance.removeAllContentTypeParsers()
-    // Raw bytes, so parseFormBody can refuse invalid UTF-8 instead of seeing U+FFFD in its place
-    instance.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: config.bodyLimit },
-      function parseTokenRequest (_request, body, done) {
-        try {
-          done(null, parseFormBody(body as Buffer))
-        } catch (error) {
-          done(error as Error, undefined)
-        }
-      })
-    instance.setErrorHandler(function tokenErrorHandler (error: FastifyError, request, reply) {
-      renderTokenError(config.realm, error, request, reply)
-    })
-    instance.addHook('onRequest', async function noStore (_request, reply) {
-      reply.headers(NO_STORE)
-    })
+    useFormEndpoint(instance, config.bodyLimit, config.realm)
 
     instance.post(config.url, {
       schema: config.schema,

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import oauth2Password from '../../lib/index.js'
+import oauth2Password, { redisTokenStore } from '../../lib/index.js'
 import { openUserDatabase, type User } from './database.js'
 import { itemsSchema, statusSchema, userSchema } from './schemas.js'
 
@@ -25,6 +25,8 @@ export interface ExampleAppConfig {
   database: string
   /** Fastify's `logger` option. Default `false`. */
   logger?: FastifyServerOptions['logger']
+  /** Redis for refresh tokens and revocations, so several instances share them. Default: in memory. */
+  redisUrl?: string
 }
 
 /** The FastAPI tutorial's scopes. */
@@ -98,7 +100,11 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
         findById: (username) => users.findUser(username)
       },
       // A login whose hash predates a raised BCRYPT_COST gets a fresh one
-      onRehash: (account, passwordHash) => users.updatePasswordHash(account.id, passwordHash)
+      onRehash: (account, passwordHash) => users.updatePasswordHash(account.id, passwordHash),
+      // Rotating refresh tokens, POST /revoke, and revoked access tokens refused on every instance
+      refreshTokens: true,
+      revocation: { checkAccessTokens: true },
+      ...(config.redisUrl === undefined ? {} : { store: await redisTokenStore({ url: config.redisUrl }) })
     })
   } catch (error) {
     users.close()

@@ -16,6 +16,8 @@ export interface ExampleConfig {
   bcryptCost: number
   /** `DATABASE`: SQLite file (or `:memory:`). Default `examples/app/example.db`. */
   database: string
+  /** `REDIS_URL`: keep refresh tokens and revocations in this Redis, shared by every instance. Default: in memory. */
+  redisUrl: string | undefined
 }
 
 /** A setting of the environment is unusable; the message names the variable. */
@@ -51,7 +53,7 @@ function jwtSecret (value: string | undefined): { jwtSecret: string, jwtSecretGe
 }
 
 /**
- * Reads `PORT`, `HOST`, `JWT_SECRET`, `BCRYPT_COST` and `DATABASE`; unset or empty
+ * Reads `PORT`, `HOST`, `JWT_SECRET`, `BCRYPT_COST`, `DATABASE` and `REDIS_URL`; unset or empty
  * variables take their defaults. Throws {@link ConfigError} for a value it cannot use.
  *
  * @example
@@ -63,6 +65,7 @@ export function readConfig (env: Readonly<Record<string, string | undefined>> = 
     host: env.HOST === undefined || env.HOST === '' ? DEFAULTS.host : env.HOST,
     ...jwtSecret(env.JWT_SECRET),
     bcryptCost: integer('BCRYPT_COST', env.BCRYPT_COST, DEFAULTS.bcryptCost, 4, 31),
-    database: env.DATABASE === undefined || env.DATABASE === '' ? DEFAULT_DATABASE : env.DATABASE
+    database: env.DATABASE === undefined || env.DATABASE === '' ? DEFAULT_DATABASE : env.DATABASE,
+    redisUrl: env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL
   }
 }

@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const START_TIMEOUT = 30_000
+// The example's own settings: whatever the test runner's environment holds, these come from the test
+const VARIABLES = ['PORT', 'HOST', 'JWT_SECRET', 'BCRYPT_COST', 'DATABASE', 'REDIS_URL']
+
+/** An example server process (`npx tsx examples/app/server.ts`) listening on loopback. */
+export interface ExampleServer {
+  /** `http://127.0.0.1:<port>`, read from its start line. */
+  readonly url: string
+  /** Its log lines so far (JSON, one object per line). */
+  readonly logs: ReadonlyArray<Record<string, unknown>>
+}
+
+/**
+ * Starts the example server as `npm run example` does, with its own SQLite file in a
+ * temporary directory, on a free loopback port, and `env` on top (JWT_SECRET, REDIS_URL…).
+ * It is killed, and its directory removed, at teardown.
+ */
+export async function startExampleServer (t: Test, env: Record<string, string>): Promise<ExampleServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'fastify-oauth2-example-'))
+  const base: NodeJS.ProcessEnv = { ...process.env }
+  for (const name of VARIABLES) delete base[name]
+  // detached: its own process group, so teardown reaches npx, tsx and node at once
+  const child = spawn('npx', ['tsx', 'examples/app/server.ts'], {
+    cwd: ROOT,
+    env: { ...base, HOST: '127.0.0.1', PORT: '0', BCRYPT_COST: '4', DATABASE: join(dir, 'users.db'), ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const closed = once(child, 'close')
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(-(child.pid as number), 'SIGKILL')
+      await closed
+    }
+    await rm(dir, { recursive: true, force: true })
+  })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const logs: Array<Record<string, unknown>> = []
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`example server: no start line within ${START_TIMEOUT} ms: ${stderr}`)), START_TIMEOUT)
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>
+      logs.push(entry)
+      const match = /^Example server on (http:\/\/\S+) /.exec(String(entry.msg))
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve(match[1] as string)
+      }
+    })
+    closed.then(() => {
+      clearTimeout(timer)
+      reject(new Error(`example server exited before listening: ${stderr}`))
+    }, reject)
+  })
+  return { url, logs }
+}
+
+/** What a test client saw of one HTTP exchange. */
+export interface Exchange {
+  readonly status: number
+  readonly headers: Headers
+  /** Parsed JSON, or the raw text when it is not JSON (an empty 200 of /revoke). */
+  readonly body: unknown
+}
+
+async function exchange (response: Response): Promise<Exchange> {
+  const text = await response.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {}
+  return { status: response.status, headers: response.headers, body }
+}
+
+/** POSTs a form (token and revocation endpoints). */
+export async function postForm (url: string, form: Record<string, string>): Promise<Exchange> {
+  return await exchange(await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form)
+  }))
+}
+
+/** GETs a protected route with a bearer token. */
+export async function getWithToken (url: string, token: string): Promise<Exchange> {
+  return await exchange(await fetch(url, { headers: { authorization: `Bearer ${token}` } }))
+}
