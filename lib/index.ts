@@ -9,7 +9,7 @@ import { jwksRoute } from './jwks-route.js'
 import { passwordGrant } from './grants/password.js'
 import { refreshTokenGrant } from './grants/refresh-token.js'
 import type { GrantHandler } from './grants/grant.js'
-import { documentProtectedRoute, securitySchemesTransform } from './openapi.js'
+import { documentProtectedRoute, securitySchemesCarrier, securitySchemesTransform } from './openapi.js'
 import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
 import { createPasswordHasher, type PasswordHasher } from './password-hasher.js'
 import { createRefreshTokens, type RefreshTokens } from './refresh-tokens.js'
@@ -179,6 +179,9 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   })
   fastify.decorate('requireSecurity', requireSecurity)
   fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
+  // The token route adds the schemes to the OpenAPI document; the carrier does when @fastify/swagger comes later
+  const documentSchemes = securitySchemesTransform(schemes)
+  fastify.addHook('onRoute', securitySchemesCarrier(fastify, tokenPath.slice(fastify.prefix.length), documentSchemes))
 
   const grants = new Map<string, GrantHandler>([
     ['password', passwordGrant({
@@ -206,7 +209,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     strict: options.strict,
     realm: options.realm,
     schema: tokenRouteSchema([...grants.keys()]),
-    swaggerTransform: securitySchemesTransform(schemes)
+    swaggerTransform: documentSchemes
   }), { prefix: routePrefix })
   // RFC 7009: there is something to revoke once refresh tokens or access-token checks are on
   if (refreshTokens !== null || revocation.check !== null) {
