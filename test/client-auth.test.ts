@@ -59,6 +59,7 @@ t.test('without a clients option, client_id is accepted and ignored', async (t) 
   assertIssued(t, await postForm(app, LOGIN, basic('swagger-ui:')), 'swagger-ui', 'a Basic header with an empty secret (what Swagger UI sends)')
   assertIssued(t, await postForm(app, LOGIN, basic('swagger-ui:x')), 'swagger-ui', 'a Basic header with a secret')
   assertIssued(t, await postForm(app, LOGIN, { authorization: '' }), undefined, 'an empty Authorization header')
+  assertIssued(t, await postForm(app, LOGIN, basic(':')), undefined, 'Swagger UI\'s Basic header with neither id nor secret counts as none')
 })
 
 t.test('without a clients option, malformed client credentials are still refused', async (t) => {
@@ -100,22 +101,13 @@ t.test('§2.3.1: the id and secret are form-encoded inside the Basic credentials
   assertIssued(t, await postForm(app, { ...LOGIN, client_id: 'colon', client_secret: 'x:y' }), 'colon', 'the body needs no extra encoding')
 })
 
-t.test('§5.2 invalid_client: 401 with a Basic challenge', async (t) => {
+t.test('§5.2 invalid_client through the Authorization header: 401 with a Basic challenge', async (t) => {
   const { app } = await clientApp(t)
   const cases: Array<[string, Record<string, string>, Record<string, string>]> = [
     ['wrong secret in the header', LOGIN, basic('svc:wrong')],
-    ['wrong secret in the body', { ...LOGIN, client_id: 'svc', client_secret: 'wrong' }, {}],
-    ['secret with a different case', { ...LOGIN, client_id: 'svc', client_secret: 'S3CR3T' }, {}],
-    ['secret prefix', { ...LOGIN, client_id: 'svc', client_secret: 's3cr3' }, {}],
     ['unknown client in the header', LOGIN, basic('nobody:s3cr3t')],
-    ['unknown client in the body', { ...LOGIN, client_id: 'nobody' }, {}],
-    ['client id from Object.prototype', { ...LOGIN, client_id: 'toString' }, {}],
-    ['client id __proto__', { ...LOGIN, client_id: '__proto__' }, {}],
-    ['missing secret of a confidential client', { ...LOGIN, client_id: 'svc' }, {}],
     ['empty secret of a confidential client in the header', LOGIN, basic('svc:')],
-    ['secret sent for a public client (body)', { ...LOGIN, client_id: 'web', client_secret: 'x' }, {}],
     ['secret sent for a public client (header)', LOGIN, basic('web:x')],
-    ['no client at all when clients are registered', LOGIN, {}],
     ['bad base64', LOGIN, { authorization: 'Basic !!!' }],
     ['non-canonical base64', LOGIN, { authorization: 'Basic c3ZjOnMzY3IzdA' }],
     ['no colon', LOGIN, basic('svc')],
@@ -127,6 +119,22 @@ t.test('§5.2 invalid_client: 401 with a Basic challenge', async (t) => {
     ['Digest instead of Basic', LOGIN, { authorization: 'Digest username="svc"' }]
   ]
   for (const [label, form, headers] of cases) assertInvalidClient(t, await postForm(app, form, headers), label)
+})
+
+t.test('§5.2 invalid_client through the body: 400 without a challenge (no browser login prompt)', async (t) => {
+  const { app } = await clientApp(t)
+  const cases: Array<[string, Record<string, string>]> = [
+    ['wrong secret in the body', { ...LOGIN, client_id: 'svc', client_secret: 'wrong' }],
+    ['secret with a different case', { ...LOGIN, client_id: 'svc', client_secret: 'S3CR3T' }],
+    ['secret prefix', { ...LOGIN, client_id: 'svc', client_secret: 's3cr3' }],
+    ['unknown client in the body', { ...LOGIN, client_id: 'nobody' }],
+    ['client id from Object.prototype', { ...LOGIN, client_id: 'toString' }],
+    ['client id __proto__', { ...LOGIN, client_id: '__proto__' }],
+    ['missing secret of a confidential client', { ...LOGIN, client_id: 'svc' }],
+    ['secret sent for a public client (body)', { ...LOGIN, client_id: 'web', client_secret: 'x' }],
+    ['no client at all when clients are registered', LOGIN]
+  ]
+  for (const [label, form] of cases) assertBadRequest(t, await postForm(app, form), INVALID_CLIENT, label)
 })
 
 t.test('§2.3: one authentication method per request', async (t) => {
@@ -147,7 +155,7 @@ t.test('§5.2 unauthorized_client: grantTypes restricts what a client may use', 
   assertBadRequest(t, await postForm(app, { ...LOGIN, client_id: 'refresher' }), unauthorized, 'password grant by a refresh-only client')
   assertBadRequest(t, await postForm(app, { ...LOGIN, client_id: 'none' }), unauthorized, 'a client with no grant')
   assertIssued(t, await postForm(app, { ...LOGIN, grant_type: 'password' }, basic('svc:s3cr3t')), 'svc', 'allowed grant')
-  assertInvalidClient(t, await postForm(app, { ...LOGIN, client_id: 'refresher', client_secret: 'x' }), 'authentication is checked before the grant type')
+  assertInvalidClient(t, await postForm(app, LOGIN, basic('refresher:x')), 'authentication is checked before the grant type')
 })
 
 t.test('client authentication comes before the grant: a bad client never learns about users', async (t) => {
@@ -172,7 +180,7 @@ t.test('authenticateClient (unit)', async (t) => {
   t.same(authenticateClient(undefined, form({ client_id: 'svc', client_secret: 's3cr3t' }), registry, null), { id: 'svc' }, 'no grant type (revocation): grantTypes not checked')
   t.same(authenticateClient(undefined, form({ client_id: 'web' }), registry, 'refresh_token'), { id: 'web' }, 'no grantTypes: every grant')
   t.throws(() => authenticateClient(undefined, form({ client_id: 'svc', client_secret: 's3cr3t' }), registry, 'refresh_token'), { code: 'FST_OAUTH2_UNAUTHORIZED_CLIENT', statusCode: 400, error: 'unauthorized_client' })
-  t.throws(() => authenticateClient(undefined, form({}), registry, null), { code: 'FST_OAUTH2_INVALID_CLIENT', statusCode: 401, error: 'invalid_client' })
+  t.throws(() => authenticateClient(undefined, form({}), registry, null), { code: 'FST_OAUTH2_INVALID_CLIENT', statusCode: 400, error: 'invalid_client' })
   t.throws(() => authenticateClient('Basic', form({}), undefined, null), { code: 'FST_OAUTH2_INVALID_CLIENT' })
 })
 
