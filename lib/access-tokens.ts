@@ -127,7 +127,7 @@ const TOKEN_ERROR_DESCRIPTIONS: ReadonlyMap<unknown, string> = new Map([
  * Anything unrecognised (malformed, bad `crit`, non-object payload…) gets the
  * generic description.
  */
-function invalidTokenError (err: unknown): Error {
+export function invalidTokenError (err: unknown): Error {
   return new InvalidTokenError(TOKEN_ERROR_DESCRIPTIONS.get((err as { code?: unknown }).code) ?? INVALID_TOKEN)
 }
 

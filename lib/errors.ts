@@ -106,6 +106,8 @@ export const InvalidCredentialsError = authError('FST_OAUTH2_INVALID_CREDENTIALS
 export const InsufficientScopeError = authError('FST_OAUTH2_INSUFFICIENT_SCOPE', 403, 'Not enough permissions', 'insufficient_scope')
 /** The token store is unreachable and the policy is to fail closed. */
 export const AuthenticationUnavailableError = authError('FST_OAUTH2_AUTHENTICATION_UNAVAILABLE', 503, 'Authentication is temporarily unavailable')
+/** HTTP Digest: the response was right but its nonce expired or its nonce-count was used before (RFC 7616 §3.3 `stale=true`). */
+export const StaleNonceError = authError('FST_OAUTH2_STALE_NONCE', 401, 'The nonce is stale: retry with the new one')
 
 /** Reads the RFC `error` value of any error from this catalogue. */
 export function protocolErrorCode (err: Error): string | undefined {

@@ -19,7 +19,8 @@ import { memoryTokenStore } from './stores/memory.js'
 import type { TokenStore } from './stores/token-store.js'
 import { requireSecurity, routeSecurity } from './route-security.js'
 import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
-import type { Authentication, SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
+import type { SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
+import type { RequestAuthentication } from './request-authentication.js'
 import { tokenEndpoint } from './token-endpoint.js'
 import { tokenRouteSchema } from './token-route-schema.js'
 import { createTokenIssuer, type IssueTokens, type TokenResponse } from './token-issuer.js'
@@ -62,7 +63,7 @@ export interface OAuth2PasswordApi {
 declare module 'fastify' {
   interface FastifyRequest {
     /** What authenticated this request (the first scheme of the winning alternative), or `null`. */
-    auth: Authentication | null
+    auth: RequestAuthentication | null
     /** The authenticated user; refuses with 401 when there is none. */
     currentUser (): Promise<CurrentUser>
     /** The authenticated user, or `null` for a request without credentials. */
@@ -90,7 +91,7 @@ function buildAccessTokens (options: ResolvedOptions): AccessTokens {
 
 function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, passwords: PasswordHasher): Map<string, SecurityScheme> {
   const schemes = new Map<string, SecurityScheme>([[bearer.name, bearer]])
-  const context = { users: options.users, passwords, realm: options.realm, log: fastify.log }
+  const context = { users: options.users, passwords, realm: options.realm, scopes: options.scopes, log: fastify.log }
   for (const [name, factory] of Object.entries(options.securitySchemes)) schemes.set(name, factory(name, context))
   return schemes
 }
@@ -251,3 +252,12 @@ export { redisTokenStore, redisClientOptions, type RedisClient, type RedisTokenS
 export type {
   AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RotationOutcome, RotationRequest, TokenStore
 } from './stores/token-store.js'
+export type { AuthenticationOf, RequestAuthentication, SecurityPrincipals } from './request-authentication.js'
+export { apiKey, type ApiKeyLocation, type ApiKeyOptions, type ApiKeyVerifier } from './schemes/api-key.js'
+export { staticApiKeys, type StaticKeyPrincipal, type StaticKeyVerifier } from './static-api-keys.js'
+export { httpBasic, type BasicVerifier, type HttpBasicOptions } from './schemes/http-basic.js'
+export { httpBearer, type BearerVerification, type BearerVerifier, type HttpBearerOptions } from './schemes/http-bearer.js'
+export { httpDigest, digestHa1, type DigestAlgorithm, type DigestPrincipal, type Ha1Lookup, type HttpDigestOptions } from './schemes/http-digest.js'
+export { openIdConnect, type OpenIdConnectOptions, type ProviderTokenClaims, type RemoteJwtOptions } from './schemes/openid-connect.js'
+export { oauth2AuthorizationCode, type DiscoveredJwtOptions, type JwksJwtOptions, type OAuth2AuthorizationCodeOptions } from './schemes/oauth2-authorization-code.js'
+export { authenticateAs, overrideCurrentUser, overrideScheme, type FakeAuthentication, type RestoreOverride, type SchemeOverride } from './testing.js'

@@ -37,6 +37,7 @@ interface Failure {
 // malformed credentials (400), which beat bad credentials (401), which beat none at all.
 const PRECEDENCE: Record<string, number> = {
   FST_OAUTH2_AUTHENTICATION_UNAVAILABLE: 5,
+  FST_OAUTH2_TEMPORARILY_UNAVAILABLE: 5,
   FST_OAUTH2_INSUFFICIENT_SCOPE: 4,
   FST_OAUTH2_MALFORMED_CREDENTIALS: 3,
   FST_OAUTH2_INVALID_TOKEN: 2,
@@ -109,13 +110,18 @@ function isAuthentication (outcome: Authentication | AuthenticationError | null)
   return outcome !== null && !(outcome instanceof Error)
 }
 
-/** Runs one alternative; each scheme is tried at most once per request (`attempts` memoises). */
+/**
+ * Runs one alternative; each scheme is tried at most once per request (`attempts` memoises).
+ * Every scheme of the alternative is tried even after one failed, so the most informative
+ * failure is known whatever the declared order (a 403 behind a missing API key, say).
+ */
 async function tryAlternative (
   alternative: readonly RequiredScheme[],
   request: FastifyRequest,
   attempts: Map<SecurityScheme, Attempt>
-): Promise<Authentication[] | Failure> {
+): Promise<{ proven: Authentication[], failures: Failure[] }> {
   const proven: Authentication[] = []
+  const failures: Failure[] = []
   for (const { scheme, scopes } of alternative) {
     let pending = attempts.get(scheme)
     if (pending === undefined) {
@@ -123,17 +129,17 @@ async function tryAlternative (
       attempts.set(scheme, pending)
     }
     const outcome = await pending
-    if (outcome === null) return { scheme, scopes, error: new MissingCredentialsError() }
-    if (!isAuthentication(outcome)) return { scheme, scopes, error: outcome }
-    if (missingScopes(scopes, outcome.scopes).length > 0) return { scheme, scopes, error: new InsufficientScopeError() }
-    proven.push(outcome)
+    if (outcome === null) failures.push({ scheme, scopes, error: new MissingCredentialsError() })
+    else if (!isAuthentication(outcome)) failures.push({ scheme, scopes, error: outcome })
+    else if (missingScopes(scopes, outcome.scopes).length > 0) failures.push({ scheme, scopes, error: new InsufficientScopeError() })
+    else proven.push(outcome)
   }
-  return proven
+  return { proven, failures }
 }
 
 /** The `WWW-Authenticate` challenges of a refusal: one per scheme the route accepts. */
 function challenges (requirement: CompiledRequirement, decisive: Failure | undefined, failures: readonly Failure[]): string[] {
-  return requirement.schemes.map((scheme) => {
+  return requirement.schemes.flatMap((scheme) => {
     const failure = decisive?.scheme === scheme ? decisive : failures.find((f) => f.scheme === scheme)
     const error = failure === undefined || failure.error.code === 'FST_OAUTH2_MISSING_CREDENTIALS' ? null : failure.error
     return scheme.challenge(error, failure?.scopes ?? [])
@@ -141,9 +147,12 @@ function challenges (requirement: CompiledRequirement, decisive: Failure | undef
 }
 
 /** Attaches the challenges to a refusal, so Fastify's error handler sends them (it applies `error.headers`). */
-export function withChallenges (error: AuthenticationError, values: readonly string[]): AuthenticationError {
-  const header = values.length === 1 ? values[0] : [...values]
-  Object.defineProperty(error, 'headers', { value: { 'www-authenticate': header }, enumerable: false, writable: true })
+export function withChallenges (error: AuthenticationError, values: ReadonlyArray<string | readonly string[]>): AuthenticationError {
+  const flat = values.flat()
+  const header = flat.length === 1 ? flat[0] : flat
+  // Keep the headers the error already has (Retry-After of a 503)
+  const existing = (error as { headers?: Record<string, unknown> }).headers
+  Object.defineProperty(error, 'headers', { value: { ...existing, 'www-authenticate': header }, enumerable: false, writable: true })
   return error
 }
 
@@ -157,8 +166,8 @@ export async function authenticateRequest (request: FastifyRequest, requirement:
   const failures: Failure[] = []
   for (const alternative of requirement.alternatives) {
     const outcome = await tryAlternative(alternative, request, attempts)
-    if (Array.isArray(outcome)) return outcome
-    failures.push(outcome)
+    if (outcome.failures.length === 0) return outcome.proven
+    failures.push(...outcome.failures)
   }
   const decisive = failures.reduce<Failure | undefined>((best, failure) => best === undefined || rank(failure) > rank(best) ? failure : best, undefined)
   // `{}` admits requests without credentials, never requests with bad ones

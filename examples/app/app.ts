@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import oauth2Password, { redisTokenStore } from '../../lib/index.js'
+import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys } from '../../lib/index.js'
 import { openUserDatabase, type User } from './database.js'
 import { itemsSchema, statusSchema, userSchema } from './schemas.js'
 
@@ -28,6 +28,20 @@ export interface ExampleAppConfig {
   /** Redis for refresh tokens and revocations, so several instances share them. Default: in memory. */
   redisUrl?: string
 }
+
+/** The API key `GET /reports` accepts in `X-API-Key` (a demo: real keys come from configuration). */
+export const DEMO_API_KEY = 'demo-key-0123456789abcdef'
+
+/** `GET /reports`. */
+const reportsSchema = {
+  description: 'The reports, and the scheme that authenticated the request',
+  type: 'object',
+  properties: {
+    reports: { type: 'array', items: { type: 'object', properties: { report_id: { type: 'string' }, title: { type: 'string' } }, required: ['report_id', 'title'] } },
+    authenticated_by: { type: 'string' }
+  },
+  required: ['reports', 'authenticated_by']
+} as const
 
 /** The FastAPI tutorial's scopes. */
 export const SCOPES = {
@@ -94,6 +108,11 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
       accessTokenTtl: '30m',
       scopes: SCOPES,
       bcrypt: { cost: config.bcryptCost },
+      // The other fastapi.security schemes, on their own routes: an API key and HTTP Basic
+      securitySchemes: {
+        ApiKey: apiKey({ in: 'header', name: 'X-API-Key', description: `Demo key: ${DEMO_API_KEY}`, verify: staticApiKeys({ [DEMO_API_KEY]: { client: 'demo' } }) }),
+        Basic: httpBasic({ description: 'The demo users, e.g. johndoe / secret' })
+      },
       users: {
         findByUsername: (username) => users.findAccount(username),
         // A token's subject is the username
@@ -142,6 +161,28 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
     }
   }, async function readSystemStatus () {
     return { status: 'ok' }
+  })
+
+  // Any of: an API key, or a password-flow token with scope "items"
+  app.get('/reports', {
+    schema: {
+      summary: 'Reports (API key or token with scope "items")',
+      security: [{ ApiKey: [] }, ...app.oauth2.requirement('items')],
+      response: { 200: reportsSchema }
+    }
+  }, async function readReports (request) {
+    return { reports: [{ report_id: 'Q1', title: 'Quarterly sales' }], authenticated_by: request.auth?.scheme ?? '' }
+  })
+
+  // HTTP Basic against the same users and bcrypt hashes as the token endpoint
+  app.get('/basic/me', {
+    schema: {
+      summary: 'The current user, over HTTP Basic',
+      security: [{ Basic: [] }],
+      response: { 200: userSchema }
+    }
+  }, async function readBasicMe (request) {
+    return await request.currentUser()
   })
 
   app.get('/health', {

@@ -11,6 +11,8 @@ export interface SchemeContext {
   readonly passwords: PasswordHasher
   /** Default `realm` of challenges. */
   readonly realm: string
+  /** The plugin's declared scopes (name → description): those a user account may hold (HTTP Basic). */
+  readonly scopes: Readonly<Record<string, string>>
   readonly log: FastifyBaseLogger
 }
 

@@ -54,6 +54,9 @@ export interface SecurityScheme {
    * carries bad ones.
    */
   authenticate (request: FastifyRequest): Promise<Authentication | null>
-  /** The `WWW-Authenticate` challenge for a failure of this scheme (`error` is null when no credentials came). */
-  challenge (error: AuthenticationError | null, requiredScopes: readonly string[]): string
+  /**
+   * The `WWW-Authenticate` challenge for a failure of this scheme (`error` is null when no credentials came);
+   * several when the scheme offers alternatives (Digest: one per algorithm, RFC 7616 §3.7).
+   */
+  challenge (error: AuthenticationError | null, requiredScopes: readonly string[]): string | readonly string[]
 }
