@@ -17,6 +17,7 @@ import { createRevocation, type Revocation } from './revocation.js'
 import { createTokenRevoker, revokeEndpoint, type TokenRevoker } from './revoke-endpoint.js'
 import { memoryTokenStore } from './stores/memory.js'
 import type { TokenStore } from './stores/token-store.js'
+import { compileRequirement } from './requirements.js'
 import { requireSecurity, routeSecurity } from './route-security.js'
 import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
 import type { SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
@@ -168,6 +169,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     checks: revocation.check === null ? [] : [revocation.check]
   })
   const schemes = buildSchemes(fastify, options, bearer, passwords)
+  // A default requirement naming an unknown scheme or scope fails now, even if no route ever uses it
+  if (options.security !== undefined) compileRequirement(options.security, schemes, '(the `security` option)')
   const userSchemes = new Set([...schemes.values()].filter((scheme) => scheme.resolvesUser).map((scheme) => scheme.name))
 
   fastify.decorateRequest('auth', null)

@@ -334,3 +334,18 @@ t.test('authenticateRequest fails closed on a requirement with no alternative at
   const error = await authenticateRequest({ headers: {} } as FastifyRequest, requirement).then(() => null, (err: Error & { code?: string }) => err)
   t.equal(error?.code, 'FST_OAUTH2_MISSING_CREDENTIALS')
 })
+
+t.test('a default requirement naming an unknown scheme or scope fails at register time, with no route using it', async (t) => {
+  for (const [security, code] of [[[{ Nope: [] }], 'FST_OAUTH2_UNKNOWN_SCHEME'], [[{ OAuth2PasswordBearer: ['admin'] }], 'FST_OAUTH2_UNKNOWN_SCOPE']] as const) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    const users = seedUsers()
+    app.register(oauth2Password, {
+      secret: SECRET,
+      scopes: SCOPES,
+      security: security as never,
+      users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
+    })
+    await t.rejects(app.ready(), { code }, code)
+  }
+})
