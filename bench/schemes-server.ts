@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import Fastify, { LogController } from 'fastify'
+import Fastify from 'fastify'
 import { createSigner } from 'fast-jwt'
 import oauth2Password, {
   apiKey,
@@ -18,7 +18,7 @@ import oauth2Password, {
 
 // The server of `bench/schemes.ts`: one route per security scheme, all answering the
 // same small body, so the difference between a route and /public is the scheme's cost.
-// Logs "Schemes server on <url>" once listening, as bench/servers.ts expects.
+// Prints its URL as the first line of stdout once listening; stops on SIGTERM.
 
 // Credentials and realm come from the driver, which sends them
 const BENCH_KEY = process.env.BENCH_KEY as string
@@ -53,13 +53,8 @@ const account = { id: 'johndoe', passwordHash, scopes: ['me', 'items'] }
 // Whatever user type a type-checked program declares (the example's does), the benchmark's is minimal
 const user = { id: 'johndoe', username: 'johndoe' } as unknown as CurrentUser
 
-// The start line only: per-request log lines would be measured too
-class StartLineOnly extends LogController {
-  override incomingRequest (): void {}
-  override requestCompleted (): void {}
-}
-
-const app = Fastify({ logger: { level: 'info' }, logController: new StartLineOnly() })
+// No logger: per-request log lines would be measured too
+const app = Fastify()
 await app.register(oauth2Password, {
   secret: process.env.JWT_SECRET ?? 'a-benchmark-secret-of-at-least-32-bytes',
   scopes: { me: 'Read your profile', items: 'Read items' },
@@ -101,7 +96,7 @@ app.addHook('onClose', async function stopProvider () {
 })
 
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
-app.log.info(`Schemes server on ${url}`)
+process.stdout.write(`${url}\n`)
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async function shutDown () {
     await app.close()

@@ -1,6 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import autocannon, { type Result } from 'autocannon'
-import { startServer, type ServerProcess } from './servers.js'
 
 // `npx tsx bench/schemes.ts`: the cost of each security scheme per request, as the ratio of
 // its throughput to a public route's on the same server (bench/schemes-server.ts, its own
@@ -62,6 +65,23 @@ async function run (url: string, scenario: Scenario, seconds: number): Promise<R
   })
 }
 
+/** Starts bench/schemes-server.ts in its own process (never sharing an event loop with autocannon). */
+async function startServer (): Promise<{ url: string, child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('schemes-server.ts', import.meta.url))], {
+    // The repository root, where tsx resolves
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { ...process.env, BENCH_KEY, BENCH_OPAQUE, BENCH_REALM },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  const [url] = await Promise.race([
+    once(lines, 'line') as Promise<[string]>,
+    once(child, 'exit').then(() => { throw new Error('the schemes server exited before listening') })
+  ])
+  lines.close()
+  return { url, child }
+}
+
 function median (values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)] as number
@@ -105,9 +125,8 @@ async function scenarios (url: string): Promise<Scenario[]> {
 async function main (): Promise<void> {
   const seconds = setting('BENCH_DURATION', 5)
   const rounds = setting('BENCH_ROUNDS', 3)
-  let server: ServerProcess | undefined
+  const server = await startServer()
   try {
-    server = await startServer('schemes', 'bench/schemes-server.ts', { env: { BENCH_KEY, BENCH_OPAQUE, BENCH_REALM } })
     const results: Measured[] = []
     for (const scenario of await scenarios(server.url)) {
       await run(server.url, scenario, WARMUP_SECONDS)
@@ -129,7 +148,9 @@ async function main (): Promise<void> {
     }
     console.log(`\n${CONNECTIONS} connections, ${rounds} × ${seconds} s per route (median), Node ${process.version}.`)
   } finally {
-    await server?.stop()
+    const exited = once(server.child, 'exit')
+    server.child.kill('SIGTERM')
+    await exited
   }
 }
 

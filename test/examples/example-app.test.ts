@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { buildExampleApp, SCOPES, serverOptions } from '../../examples/app/app.js'
+import { buildExampleApp, DEMO_API_KEY, SCOPES, serverOptions } from '../../examples/app/app.js'
 import { ConfigError, DEFAULT_DATABASE, readConfig } from '../../examples/app/config.js'
 
 const SECRET = 'example-test-secret-of-at-least-32-bytes'
@@ -81,10 +81,11 @@ t.test('token flow: login, then every protected route with a token of both scope
   t.equal(tokenResponse.statusCode, 200)
   t.equal(tokenResponse.headers['cache-control'], 'no-store')
   t.equal(tokenResponse.headers.pragma, 'no-cache')
-  const body = tokenResponse.json() as { access_token: string }
+  const body = tokenResponse.json() as { access_token: string, refresh_token: string }
   t.match(body.access_token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWS')
+  t.match(body.refresh_token, /^[\w-]+\.[\w-]+$/, 'an opaque refresh token')
   // No scope requested: every scope the user has, as the tutorial grants
-  t.same(body, { access_token: body.access_token, token_type: 'bearer', expires_in: 1800, scope: 'me items' })
+  t.same(body, { access_token: body.access_token, token_type: 'bearer', expires_in: 1800, scope: 'me items', refresh_token: body.refresh_token })
   assertNoSecrets(t, tokenResponse)
 
   const me = await get(app, '/users/me', body.access_token)
@@ -173,6 +174,86 @@ t.test('a token issued to disabled alice is refused on every protected route', a
   }
 })
 
+t.test('refresh tokens rotate; a reused one revokes its family and the access tokens issued from it', async (t) => {
+  const app = await exampleApp(t)
+  const first = (await postToken(app, { username: 'johndoe', password: 'secret', scope: 'me' })).json() as { refresh_token: string }
+  const refreshed = await postToken(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token })
+  t.equal(refreshed.statusCode, 200)
+  t.equal(refreshed.headers['cache-control'], 'no-store')
+  const second = refreshed.json() as { access_token: string, refresh_token: string }
+  t.same(second, { access_token: second.access_token, token_type: 'bearer', expires_in: 1800, scope: 'me', refresh_token: second.refresh_token })
+  t.not(second.refresh_token, first.refresh_token, 'a new refresh token')
+  t.same((await get(app, '/users/me', second.access_token)).json(), JOHNDOE)
+
+  const reused = await postToken(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token })
+  t.equal(reused.statusCode, 400)
+  t.same(reused.json(), { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' })
+  const revoked = await get(app, '/users/me', second.access_token)
+  t.equal(revoked.statusCode, 401)
+  t.equal(revoked.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token", error_description="The access token has been revoked"')
+  t.same(revoked.json(), { statusCode: 401, code: 'FST_OAUTH2_INVALID_TOKEN', error: 'Unauthorized', message: 'The access token has been revoked' })
+  t.equal((await postToken(app, { grant_type: 'refresh_token', refresh_token: second.refresh_token })).statusCode, 400, 'the whole family is gone')
+})
+
+t.test('POST /revoke (RFC 7009) logs an access token out', async (t) => {
+  const app = await exampleApp(t)
+  const token = await login(t, app)
+  const response = await app.inject({ method: 'POST', url: '/revoke', headers: FORM, payload: new URLSearchParams({ token }).toString() })
+  t.equal(response.statusCode, 200)
+  t.equal(response.headers['cache-control'], 'no-store')
+  t.equal(response.body, '')
+  for (const url of ['/users/me', '/users/me/items', '/status']) {
+    const refused = await get(app, url, token)
+    t.equal(refused.statusCode, 401, url)
+    t.equal(refused.headers['www-authenticate'], 'Bearer realm="api", error="invalid_token", error_description="The access token has been revoked"', url)
+  }
+  t.equal((await get(app, '/users/me', await login(t, app))).statusCode, 200, 'a new login works')
+})
+
+t.test('GET /reports: the demo API key or a token with scope "items"', async (t) => {
+  const app = await exampleApp(t)
+  const reports = [{ report_id: 'Q1', title: 'Quarterly sales' }]
+  const byKey = await app.inject({ url: '/reports', headers: { 'x-api-key': DEMO_API_KEY } })
+  t.equal(byKey.statusCode, 200)
+  t.same(byKey.json(), { reports, authenticated_by: 'ApiKey' })
+  const byToken = await get(app, '/reports', await login(t, app, 'items'))
+  t.equal(byToken.statusCode, 200)
+  t.same(byToken.json(), { reports, authenticated_by: 'OAuth2PasswordBearer' })
+
+  const apiKeyChallenge = 'APIKey realm="api", in="header", name="X-API-Key"'
+  const none = await get(app, '/reports')
+  t.equal(none.statusCode, 401)
+  t.same(none.headers['www-authenticate'], [apiKeyChallenge, 'Bearer realm="api"'], 'one challenge per accepted scheme')
+  t.same(none.json(), NOT_AUTHENTICATED)
+  const badKey = await app.inject({ url: '/reports', headers: { 'x-api-key': 'not-the-demo-key' } })
+  t.equal(badKey.statusCode, 401)
+  t.same(badKey.json(), { statusCode: 401, code: 'FST_OAUTH2_INVALID_CREDENTIALS', error: 'Unauthorized', message: 'The API key is invalid' })
+  const meOnly = await get(app, '/reports', await login(t, app, 'me'))
+  t.equal(meOnly.statusCode, 403)
+  t.same(meOnly.headers['www-authenticate'], [apiKeyChallenge, 'Bearer realm="api", error="insufficient_scope", error_description="Not enough permissions", scope="items"'])
+  t.same(meOnly.json(), NOT_ENOUGH_PERMISSIONS)
+})
+
+t.test('GET /basic/me: HTTP Basic against the same users and hashes', async (t) => {
+  const app = await exampleApp(t)
+  const basic = (username: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` })
+  const me = await app.inject({ url: '/basic/me', headers: basic('johndoe', 'secret') })
+  t.equal(me.statusCode, 200)
+  t.same(me.json(), JOHNDOE)
+  assertNoSecrets(t, me)
+  const refused = { statusCode: 401, code: 'FST_OAUTH2_INVALID_CREDENTIALS', error: 'Unauthorized', message: 'Incorrect username or password' }
+  for (const [username, password] of [['johndoe', 'wrong'], ['alice', 'secret'], ['nobody', 'secret']] as const) {
+    const response = await app.inject({ url: '/basic/me', headers: basic(username, password) })
+    t.equal(response.statusCode, 401, username)
+    t.equal(response.headers['www-authenticate'], 'Basic realm="api", charset="UTF-8"', username)
+    t.same(response.json(), refused, username)
+  }
+  const bearer = await get(app, '/basic/me', await login(t, app))
+  t.equal(bearer.statusCode, 401, 'a bearer token is not Basic credentials')
+  t.equal(bearer.headers['www-authenticate'], 'Basic realm="api", charset="UTF-8"')
+  t.same(bearer.json(), NOT_AUTHENTICATED)
+})
+
 t.test('a token whose user is not in the database is refused', async (t) => {
   const app = await exampleApp(t)
   const { access_token: token } = await app.oauth2.issueTokens({ id: 'ghost', scopes: ['me'] })
@@ -239,9 +320,13 @@ t.test('OpenAPI document at /docs/json: valid, with the scheme and each route\'s
   t.equal(document.openapi, '3.1.0')
   t.equal(document.info.title, 'fastify-oauth2-password example')
   t.same(document.components.securitySchemes, {
-    OAuth2PasswordBearer: { type: 'oauth2', flows: { password: { tokenUrl: '/token', scopes: SCOPES } } }
+    OAuth2PasswordBearer: { type: 'oauth2', flows: { password: { tokenUrl: '/token', refreshUrl: '/token', scopes: SCOPES } } },
+    ApiKey: { type: 'apiKey', name: 'X-API-Key', in: 'header', description: `Demo key: ${DEMO_API_KEY}` },
+    Basic: { type: 'http', scheme: 'basic', description: 'The demo users, e.g. johndoe / secret' }
   })
-  t.same(Object.keys(document.paths).sort(), ['/health', '/status', '/token', '/users/me', '/users/me/items'])
+  t.same(Object.keys(document.paths).sort(), ['/basic/me', '/health', '/reports', '/revoke', '/status', '/token', '/users/me', '/users/me/items'])
+  t.same(document.paths['/reports']?.get?.security, [{ ApiKey: [] }, { OAuth2PasswordBearer: ['items'] }])
+  t.same(document.paths['/basic/me']?.get?.security, [{ Basic: [] }])
   t.same(document.paths['/users/me']?.get?.security, [{ OAuth2PasswordBearer: ['me'] }])
   t.same(document.paths['/users/me/items']?.get?.security, [{ OAuth2PasswordBearer: ['me', 'items'] }])
   t.same(document.paths['/status']?.get?.security, [{ OAuth2PasswordBearer: [] }])
@@ -300,19 +385,21 @@ t.test('a bad secret rejects the build and closes the database', async (t) => {
 t.test('readConfig: defaults', async (t) => {
   const config = readConfig({})
   t.match(config.jwtSecret, /^[\w-]{43}$/, '32 random bytes, base64url')
-  t.same(config, { port: 3000, host: '127.0.0.1', jwtSecret: config.jwtSecret, jwtSecretGenerated: true, bcryptCost: 12, database: DEFAULT_DATABASE })
+  t.same(config, { port: 3000, host: '127.0.0.1', jwtSecret: config.jwtSecret, jwtSecretGenerated: true, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined })
   t.match(DEFAULT_DATABASE, /examples[/\\]app[/\\]example\.db$/)
   t.not(readConfig({ JWT_SECRET: '' }).jwtSecret, config.jwtSecret, 'a new secret per start')
-  t.same(readConfig({ HOST: '', DATABASE: '', PORT: '', BCRYPT_COST: '', JWT_SECRET: SECRET }), {
-    port: 3000, host: '127.0.0.1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 12, database: DEFAULT_DATABASE
+  t.same(readConfig({ HOST: '', DATABASE: '', PORT: '', BCRYPT_COST: '', JWT_SECRET: SECRET, REDIS_URL: '' }), {
+    port: 3000, host: '127.0.0.1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined
   }, 'empty variables take the defaults')
 })
 
 t.test('readConfig: every variable, from process.env by default', async (t) => {
-  const env = { PORT: '0', HOST: '::1', JWT_SECRET: SECRET, BCRYPT_COST: '4', DATABASE: ':memory:' }
-  const expected = { port: 0, host: '::1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 4, database: ':memory:' }
+  const env = { PORT: '0', HOST: '::1', JWT_SECRET: SECRET, BCRYPT_COST: '4', DATABASE: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379/2' }
+  const expected = { port: 0, host: '::1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 4, database: ':memory:', redisUrl: 'redis://127.0.0.1:6379/2' }
   t.same(readConfig(env), expected)
-  t.same(readConfig({ PORT: '65535', BCRYPT_COST: '31', JWT_SECRET: SECRET }), { ...expected, port: 65535, host: '127.0.0.1', bcryptCost: 31, database: DEFAULT_DATABASE })
+  t.same(readConfig({ PORT: '65535', BCRYPT_COST: '31', JWT_SECRET: SECRET }), {
+    ...expected, port: 65535, host: '127.0.0.1', bcryptCost: 31, database: DEFAULT_DATABASE, redisUrl: undefined
+  })
   const saved = { ...process.env }
   t.teardown(() => { process.env = saved })
   process.env = { ...saved, ...env }

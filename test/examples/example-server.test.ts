@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SECRET = 'example-test-secret-of-at-least-32-bytes'
 const JOHNDOE = { username: 'johndoe', email: 'johndoe@example.com', full_name: 'John Doe', disabled: false }
 const START_TIMEOUT = 30_000
-const VARIABLES = ['PORT', 'HOST', 'JWT_SECRET', 'BCRYPT_COST', 'DATABASE']
+const VARIABLES = ['PORT', 'HOST', 'JWT_SECRET', 'BCRYPT_COST', 'DATABASE', 'REDIS_URL']
 
 interface LogLine {
   level: number
@@ -98,14 +98,14 @@ async function startAndFail (test: Test, env: Record<string, string>) {
   return { code, stdout: watched.stdout(), stderr: watched.stderr() }
 }
 
-async function tokenFor (url: string): Promise<{ status: number, body: { access_token: string }, text: string }> {
+async function tokenFor (url: string): Promise<{ status: number, body: { access_token: string, refresh_token: string }, text: string }> {
   const response = await fetch(`${url}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ username: 'johndoe', password: 'secret' })
   })
   const text = await response.text()
-  return { status: response.status, body: JSON.parse(text) as { access_token: string }, text }
+  return { status: response.status, body: JSON.parse(text) as { access_token: string, refresh_token: string }, text }
 }
 
 async function getJson (url: string, token?: string): Promise<{ status: number, challenge: string | null, body: unknown, text: string }> {
@@ -143,7 +143,7 @@ t.test('npx tsx examples/app/server.ts: first start seeds the file, serves the t
 
   const token = await tokenFor(first.url)
   t.equal(token.status, 200)
-  t.same(token.body, { access_token: token.body.access_token, token_type: 'bearer', expires_in: 1800, scope: 'me items' })
+  t.same(token.body, { access_token: token.body.access_token, token_type: 'bearer', expires_in: 1800, scope: 'me items', refresh_token: token.body.refresh_token })
   const me = await getJson(`${first.url}/users/me`, token.body.access_token)
   t.equal(me.status, 200)
   t.same(me.body, JOHNDOE)
