@@ -7,6 +7,7 @@ import { jwks, type JsonWebKeySet } from './jwks.js'
 import { formatScope, isScopeToken } from './scopes.js'
 import { resolveSigningKeys, type AccessTokenAlgorithm, type KeyMaterial, type SigningKey } from './signing-keys.js'
 import { readUnverifiedKid } from './unverified-kid.js'
+import { VerifiedTokenCache } from './verified-token-cache.js'
 
 export type { AccessTokenClaims } from './access-token-claims.js'
 export type { JsonWebKeySet, PublicJsonWebKey } from './jwks.js'
@@ -201,9 +202,7 @@ function createJwtVerifier (key: string | Buffer, algorithms: readonly AccessTok
     requiredClaims: [...REQUIRED_CLAIMS, ...(issuer === undefined ? [] : ['iss']), ...(audience === undefined ? [] : ['aud'])],
     allowedIss: issuer,
     allowedAud: typeof audience === 'string' ? audience : audience?.slice(),
-    clockTolerance: config.clockToleranceMs,
-    // An entry lives until min(exp + tolerance, now + 10 min), nbf is honoured, failures are not cached
-    cache: config.cacheSize
+    clockTolerance: config.clockToleranceMs
   })
 }
 
@@ -266,8 +265,8 @@ function extraClaims (extra: AccessTokenExtras): Record<string, unknown> {
  * allow-list, `none` never, one algorithm per key, required and typed claims,
  * `iat` not in the future, `iss`/`aud` when configured, at most 8 KiB.
  *
- * Verified tokens are cached (fast-jwt's LRU keyed by a hash of the token), so a
- * protected route pays a hash, not a signature check, for a token it has seen;
+ * Verified tokens are cached (keyed by the token itself), so a protected route
+ * pays a map lookup, not a signature check, for a token it has seen;
  * a cached token still expires at its `exp`. Revocation is not this module's
  * concern: check `jti` against a store after `verify`.
  *
@@ -285,6 +284,8 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
   const { material, ttlSeconds, issuer, audience } = resolved
   const signJwt = createTokenSigner(material)
   const verifierOf = createVerifierPicker(resolved)
+  // An entry lives until min(exp + tolerance, now + 10 min), nbf is honoured, failures are not cached
+  const cache = new VerifiedTokenCache<Readonly<AccessTokenClaims>>(resolved.cacheSize)
 
   function sign (subject: string, scopes: readonly string[], extra: AccessTokenExtras = {}): SignedAccessToken {
     if (signJwt === undefined) throw new InvalidOptionError('keys', 'has no entry with a privateKey: these tokens can be verified, not signed')
@@ -300,6 +301,9 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
 
   function verify (token: string): Readonly<AccessTokenClaims> {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError(INVALID_TOKEN)
+    const now = Date.now()
+    const cached = cache.get(token, now)
+    if (cached !== undefined) return cached
     const verifyJwt = verifierOf(token)
     let payload: Record<string, unknown>
     try {
@@ -307,8 +311,12 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     } catch (err) {
       throw invalidTokenError(err)
     }
-    assertAccessTokenClaims(payload, Date.now(), resolved.clockToleranceMs)
-    return deepFreeze(payload)
+    const tolerance = resolved.clockToleranceMs
+    assertAccessTokenClaims(payload, now, tolerance)
+    const claims = deepFreeze(payload)
+    const notBefore = typeof claims.nbf === 'number' ? claims.nbf * 1000 - tolerance : 0
+    cache.set(token, claims, notBefore, claims.exp * 1000 + tolerance + 1, now)
+    return claims
   }
 
   return Object.freeze({ sign, verify, jwks: material.kind === 'keys' ? jwks(material.keys) : null })
