@@ -146,6 +146,13 @@ function challenges (requirement: CompiledRequirement, decisive: Failure | undef
   })
 }
 
+/** The refusal of a requirement with a single scheme, built without the general search. */
+export function refuseSoleScheme (requirement: CompiledRequirement, error: AuthenticationError): AuthenticationError {
+  const { scheme, scopes } = requirement.alternatives[0]?.[0] as RequiredScheme
+  const failure = { scheme, scopes, error }
+  return withChallenges(error, challenges(requirement, failure, [failure]))
+}
+
 /** Attaches the challenges to a refusal, so Fastify's error handler sends them (it applies `error.headers`). */
 export function withChallenges (error: AuthenticationError, values: ReadonlyArray<string | readonly string[]>): AuthenticationError {
   const flat = values.flat()

@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { InvalidOptionError } from './errors.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
+import { InsufficientScopeError, InvalidOptionError, MissingCredentialsError, isCatalogueError } from './errors.js'
 import { isSecurityRequirement } from './options.js'
-import { authenticateRequest, combineRequirements, compileRequirement, type CompiledRequirement } from './requirements.js'
-import type { SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
+import { authenticateRequest, combineRequirements, compileRequirement, refuseSoleScheme, type CompiledRequirement } from './requirements.js'
+import { hasAllScopes } from './scopes.js'
+import type { Authentication, SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
 
 const kContextSecurity = Symbol('fastify-oauth2-password.contextSecurity')
 
@@ -52,18 +53,71 @@ function effectiveSecurity (context: SecurityRequirement[] | undefined, routeOpt
   return own === undefined || own.length === 0 ? context : combineRequirements(context, own)
 }
 
-function enforce (requirement: CompiledRequirement) {
+// Custom error handlers may not apply error.headers: put the challenges on the reply too
+function challengeOnReply (reply: FastifyReply, error: unknown): void {
+  const headers = (error as { headers?: Record<string, string | string[]> }).headers
+  if (headers !== undefined) reply.headers(headers)
+}
+
+function enforceAny (requirement: CompiledRequirement) {
   return async function requireRouteSecurity (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
       const [primary] = await authenticateRequest(request, requirement)
       request.auth = primary ?? null
     } catch (error) {
-      // Custom error handlers may not apply error.headers: put the challenges on the reply too
-      const headers = (error as { headers?: Record<string, string | string[]> }).headers
-      if (headers !== undefined) reply.headers(headers)
+      challengeOnReply(reply, error)
       throw error
     }
   }
+}
+
+/**
+ * The common case, one scheme: a callback hook that stays synchronous when the
+ * scheme is (a cached token, an in-memory user store), so admitting a request
+ * costs no promise and no search over alternatives.
+ */
+function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, scopes: readonly string[]) {
+  function refuse (reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
+    if (!isCatalogueError(error)) {
+      done(error as Error)
+      return
+    }
+    const refusal = refuseSoleScheme(requirement, error)
+    challengeOnReply(reply, refusal)
+    done(refusal)
+  }
+
+  function admit (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, auth: Authentication | null): void {
+    if (auth === null) {
+      refuse(reply, done, new MissingCredentialsError())
+    } else if (!hasAllScopes(scopes, auth.scopes)) {
+      refuse(reply, done, new InsufficientScopeError())
+    } else {
+      request.auth = auth
+      done()
+    }
+  }
+
+  return function requireSoleScheme (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    let outcome: ReturnType<SecurityScheme['authenticate']>
+    try {
+      outcome = scheme.authenticate(request)
+    } catch (error) {
+      refuse(reply, done, error)
+      return
+    }
+    if (outcome instanceof Promise) {
+      outcome.then((auth) => admit(request, reply, done, auth), (error: unknown) => refuse(reply, done, error))
+    } else {
+      admit(request, reply, done, outcome)
+    }
+  }
+}
+
+function enforce (requirement: CompiledRequirement) {
+  const alternative = requirement.alternatives.length === 1 && !requirement.anonymous ? requirement.alternatives[0] : undefined
+  const sole = alternative?.length === 1 ? alternative[0] : undefined
+  return sole === undefined ? enforceAny(requirement) : enforceSole(requirement, sole.scheme, sole.scopes)
 }
 
 /**

@@ -48,3 +48,11 @@ export function grantScopes (requested: readonly string[], allowed: readonly str
 export function missingScopes (required: readonly string[], granted: ReadonlySet<string>): string[] {
   return required.filter((scope) => !granted.has(scope))
 }
+
+/** Whether `granted` holds every scope of `required` (the hot-path form of {@link missingScopes}). */
+export function hasAllScopes (required: readonly string[], granted: ReadonlySet<string>): boolean {
+  for (const scope of required) {
+    if (!granted.has(scope)) return false
+  }
+  return true
+}

@@ -67,7 +67,7 @@ export async function authenticateAs (app: FastifyInstance, user: { id: string, 
 export function overrideScheme<Principal = unknown> (app: FastifyInstance, schemeName: string, override: SchemeOverride<Principal>): RestoreOverride {
   const scheme = schemeOf(app, schemeName)
   const real = scheme.authenticate
-  const realCheck = (request: FastifyRequest) => real.call(scheme, request)
+  const realCheck = async (request: FastifyRequest) => await real.call(scheme, request)
   scheme.authenticate = async function authenticateOverridden (request: FastifyRequest): Promise<Authentication | null> {
     const fake = await override(request, realCheck)
     if (fake === null) return null

@@ -1,3 +1,4 @@
+import type { SwaggerTransform } from '@fastify/swagger'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import { authenticateClient, type ClientRegistry } from './client-auth.js'
 import { formatChallenge } from './challenge.js'
@@ -23,7 +24,7 @@ export interface TokenEndpointConfig {
   /** Route schema (OpenAPI documentation of the form, the answers and the errors). */
   readonly schema: FastifySchema
   /** `@fastify/swagger` hook run for this route: adds the security schemes to the document. */
-  readonly swaggerTransform: (input: never) => unknown
+  readonly swaggerTransform: SwaggerTransform
 }
 
 // The form is checked by parseFormBody and the grants; the body schema only documents it
@@ -61,8 +62,8 @@ function renderTokenError (realm: string, error: FastifyError, request: FastifyR
     reply.code(500).send({ error: 'server_error', error_description: 'The server could not handle the request' })
     return
   }
-  // RFC 6749 §5.2: a 401 invalid_client carries a challenge for the scheme the client may use
-  if (oauth2.error === 'invalid_client') reply.header('www-authenticate', formatChallenge('Basic', { realm, charset: 'UTF-8' }))
+  // RFC 6749 §5.2: a 401 invalid_client carries a challenge for the scheme the client used
+  if (oauth2.error === 'invalid_client' && oauth2.statusCode === 401) reply.header('www-authenticate', formatChallenge('Basic', { realm, charset: 'UTF-8' }))
   if (oauth2.headers !== undefined) reply.headers(oauth2.headers)
   reply.code(oauth2.statusCode ?? 400).send({ error: oauth2.error, error_description: oauth2.message })
 }

@@ -346,6 +346,6 @@ t.test('a default requirement naming an unknown scheme or scope fails at registe
       security: security as never,
       users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
     })
-    await t.rejects(app.ready(), { code }, code)
+    await t.rejects(async () => await app.ready(), { code }, code)
   }
 })

@@ -292,3 +292,30 @@ t.test('a requirement made by app.oauth2.requirement()', async (t) => {
   await assertStatus(t, server, '/items', await login(server, 'bob'), 403, insufficientScope('me items'))
   await assertStatus(t, server, '/items', await login(server), 200)
 })
+
+t.test('a single-scheme route works with sync and async user stores, and a failing store is a 500, not a refusal', async (t) => {
+  for (const mode of ['sync', 'async'] as const) {
+    let failing = false
+    const users = seedUsers()
+    const findById = (id: string) => {
+      if (failing) {
+        if (mode === 'async') return Promise.reject(new Error('database down'))
+        throw new Error('database down')
+      }
+      const user = users.get(id) ?? null
+      return mode === 'async' ? Promise.resolve(user) : user
+    }
+    const { app } = await buildApp({ users: { findByUsername: (name) => users.get(name) ?? null, findById } }, (app) => {
+      app.get('/me', { schema: { security: [{ OAuth2PasswordBearer: ['me'] }] } }, async (request) => ({ id: request.auth?.claims?.sub }))
+    })
+    t.teardown(() => app.close())
+    const token = await login(app)
+    const ok = await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })
+    t.same([ok.statusCode, ok.json()], [200, { id: 'johndoe' }], `${mode}: admitted`)
+    failing = true
+    const down = await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })
+    t.equal(down.statusCode, 500, `${mode}: a store failure is a server error`)
+    t.equal(down.headers['www-authenticate'], undefined, `${mode}: and no challenge`)
+    t.notMatch(down.body, token, `${mode}: the token is not echoed`)
+  }
+})

@@ -43,14 +43,27 @@ export function oauth2PasswordBearer (config: OAuth2PasswordBearerConfig): Secur
     return set
   }
 
-  async function authenticate (request: FastifyRequest): Promise<Authentication | null> {
-    const token = extractBearerToken(request, config.locations)
-    if (token === null) return null
-    const claims = await config.accessTokens.verify(token)
-    for (const check of config.checks) await check(claims)
-    const user = await config.users.findById(claims.sub)
+  function authenticated (user: CurrentUser | null | undefined, claims: Readonly<AccessTokenClaims>): Authentication {
     if (user === null || user === undefined || isDisabled(user)) throw new InvalidTokenError('The user of this token is unknown or disabled')
     return { scheme: config.name, principal: user, scopes: scopeSet(claims.scope), claims }
+  }
+
+  function resolveUser (claims: Readonly<AccessTokenClaims>): Authentication | Promise<Authentication> {
+    const user = config.users.findById(claims.sub)
+    return user instanceof Promise ? user.then((found) => authenticated(found, claims)) : authenticated(user, claims)
+  }
+
+  async function checkThenResolve (claims: Readonly<AccessTokenClaims>): Promise<Authentication> {
+    for (const check of config.checks) await check(claims)
+    return await resolveUser(claims)
+  }
+
+  // Synchronous whenever the user store is: a cached token then costs no promise at all
+  function authenticate (request: FastifyRequest): Authentication | null | Promise<Authentication | null> {
+    const token = extractBearerToken(request, config.locations)
+    if (token === null) return null
+    const claims = config.accessTokens.verify(token)
+    return config.checks.length === 0 ? resolveUser(claims) : checkThenResolve(claims)
   }
 
   return {

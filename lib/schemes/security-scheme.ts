@@ -49,11 +49,11 @@ export interface SecurityScheme {
   /** The Security Scheme Object for the OpenAPI document. */
   openapi (): SecuritySchemeObject
   /**
-   * Authenticates the request with this scheme. Resolves `null` when the request
-   * carries no credentials for it; throws an {@link AuthenticationError} when it
-   * carries bad ones.
+   * Authenticates the request with this scheme: `null` when the request carries no
+   * credentials for it; throws (or rejects with) an {@link AuthenticationError} when
+   * it carries bad ones. May answer synchronously: the hot path then costs no promise.
    */
-  authenticate (request: FastifyRequest): Promise<Authentication | null>
+  authenticate (request: FastifyRequest): Authentication | null | Promise<Authentication | null>
   /**
    * The `WWW-Authenticate` challenge for a failure of this scheme (`error` is null when no credentials came);
    * several when the scheme offers alternatives (Digest: one per algorithm, RFC 7616 §3.7).
