@@ -77,6 +77,16 @@ export class ConcurrencyGate {
   }
 
   /** Jobs waiting for a slot. */
+  /** Whether `run()` would refuse a job right now (every slot busy, the queue full). */
+  get full (): boolean {
+    return this.#running >= this.maxConcurrent && this.#waiting.length >= this.maxQueue
+  }
+
+  /** When a refused job should retry, in whole seconds (at least 1). */
+  retryAfterSeconds (): number {
+    return this.#retryAfterSeconds()
+  }
+
   get queued (): number {
     return this.#waiting.length
   }

@@ -51,6 +51,11 @@ export interface PasswordHasher {
   hash: (password: string) => Promise<string>
   /** True when `hash` uses a lower cost than the configured one or is not a recognised bcrypt hash. */
   needsRehash: (hash: string) => boolean
+  /**
+   * Throws the same 503 `verify` would when the gate is full, so a login flood is
+   * refused before any user lookup or form work beyond parsing.
+   */
+  assertCapacity: () => void
 }
 
 // libuv sizes its pool from UV_THREADPOOL_SIZE with atoi(), 0 meaning 1 and a
@@ -83,10 +88,10 @@ function defaultMaxConcurrent (): number {
 // that would come too late; a refusal with Retry-After is cheaper for everyone.
 const QUEUE_PER_SLOT = 32
 
-function unavailable (err: GateFullError): OAuth2Error {
+function unavailable (retryAfterSeconds: number): OAuth2Error {
   const error = new TemporarilyUnavailableError('Too many login attempts in progress, retry later') as OAuth2Error
   // RFC 9110 §10.2.3: Retry-After as delay-seconds.
-  error.headers = { 'retry-after': String(err.retryAfterSeconds) }
+  error.headers = { 'retry-after': String(retryAfterSeconds) }
   return error
 }
 
@@ -94,7 +99,7 @@ async function throughGate<T> (gate: ConcurrencyGate, job: () => Promise<T>): Pr
   try {
     return await gate.run(job)
   } catch (err) {
-    if (err instanceof GateFullError) throw unavailable(err)
+    if (err instanceof GateFullError) throw unavailable(err.retryAfterSeconds)
     throw err
   }
 }
@@ -136,6 +141,10 @@ export function createPasswordHasher (options: PasswordHasherOptions = {}): Pass
     maxQueue,
     get running () { return gate.running },
     get queued () { return gate.queued },
+
+    assertCapacity (): void {
+      if (gate.full) throw unavailable(gate.retryAfterSeconds())
+    },
 
     async verify (password: string, hash: string | null): Promise<boolean> {
       if (isBcryptHash(hash)) {

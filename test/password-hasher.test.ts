@@ -203,3 +203,14 @@ t.test('validates its options', async (t) => {
   t.throws(() => realCreatePasswordHasher({ maxConcurrent: 'four' as unknown as number }), { name: 'TypeError', message: /^maxConcurrent / })
   t.throws(() => realCreatePasswordHasher({ maxConcurrent: 2, maxQueue: -1 }), { name: 'RangeError', message: /^maxQueue / })
 })
+
+t.test('assertCapacity refuses at once when every slot is busy and the queue is full', async (t) => {
+  const hasher = realCreatePasswordHasher({ cost: 4, maxConcurrent: 1, maxQueue: 1 })
+  t.doesNotThrow(() => hasher.assertCapacity(), 'room at first')
+  const hash = await hasher.hash('secret')
+  const running = hasher.verify('secret', hash)
+  const queued = hasher.verify('secret', hash)
+  t.throws(() => hasher.assertCapacity(), { code: 'FST_OAUTH2_TEMPORARILY_UNAVAILABLE', statusCode: 503, headers: { 'retry-after': /^[1-9]\d*$/ } })
+  t.same(await Promise.all([running, queued]), [true, true])
+  t.doesNotThrow(() => hasher.assertCapacity(), 'room again once drained')
+})

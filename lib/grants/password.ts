@@ -47,6 +47,8 @@ export function passwordGrant (config: PasswordGrantConfig): GrantHandler {
     const password = requireParameter(parameters, 'password')
     checkLoginInput(username, password)
     const requested = requestedScopes(parameters, config.declaredScopes)
+    // A full bcrypt gate refuses now: a flood must not cost a user lookup per refused login
+    config.passwords.assertCapacity()
     const account = await config.users.findByUsername(username)
     // Always one bcrypt verification (a dummy hash for unknown users) so timing tells nothing
     const valid = await config.passwords.verify(password, account?.passwordHash ?? null)

@@ -53,7 +53,8 @@ function countingHasher (cost: number): { hasher: PasswordHasher, calls: { verif
       calls.hash++
       return await real.hash(password)
     },
-    needsRehash: (hash) => real.needsRehash(hash)
+    needsRehash: (hash) => real.needsRehash(hash),
+    assertCapacity: () => real.assertCapacity()
   }
   return { hasher, calls }
 }
