@@ -71,10 +71,10 @@ export function tokenRouteSchema (grantTypes: readonly string[]): FastifySchema 
         },
         required: ['access_token', 'token_type', 'expires_in', 'scope']
       },
-      // RFC 6749 §5.2: 400 unless the client failed to authenticate
-      400: errorBody('The request, grant or scope is invalid (RFC 6749 §5.2)', TOKEN_ERROR_CODES.filter((code) => code !== 'invalid_client' && code !== 'temporarily_unavailable')),
-      // RFC 6749 §5.2: a failed client authentication may answer 401 with a challenge
-      401: errorBody('Client authentication failed (RFC 6749 §5.2)', ['invalid_client'], {
+      // RFC 6749 §5.2: 400, including invalid_client for credentials sent in the body
+      400: errorBody('The request, grant, scope or body client credentials are invalid (RFC 6749 §5.2)', TOKEN_ERROR_CODES.filter((code) => code !== 'temporarily_unavailable')),
+      // RFC 6749 §5.2: a failed Authorization-header client authentication answers 401 with a challenge
+      401: errorBody('Client authentication through the Authorization header failed (RFC 6749 §5.2)', ['invalid_client'], {
         'WWW-Authenticate': { type: 'string', description: 'The `Basic` challenge of client authentication (RFC 6749 §2.3.1)' }
       }),
       503: errorBody('Too many logins in progress (RFC 6749 §5.2 `temporarily_unavailable`)', ['temporarily_unavailable'], {

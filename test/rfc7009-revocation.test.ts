@@ -172,12 +172,15 @@ t.test('§2.1: the client authenticates, and may revoke only its own tokens', as
   const web = await login(app, {}, { authorization: basic('web', 'web-secret') })
   const mobile = await login(app, { client_id: 'mobile' })
 
+  // RFC 6749 §5.2: 401 with a challenge when the client tried the Authorization header, 400 otherwise
   const anonymous = await revoke(app, { token: web.refresh_token })
-  t.equal(anonymous.statusCode, 401)
-  t.equal(anonymous.headers['www-authenticate'], 'Basic realm="api", charset="UTF-8"')
+  t.equal(anonymous.statusCode, 400)
+  t.equal(anonymous.headers['www-authenticate'], undefined)
   t.same(anonymous.json(), { error: 'invalid_client', error_description: 'Client authentication failed' })
-  t.equal((await revoke(app, { token: web.refresh_token }, { authorization: basic('web', 'nope') })).statusCode, 401)
-  t.equal((await revoke(app, { token: web.refresh_token, client_id: 'stranger' })).statusCode, 401)
+  const wrongSecret = await revoke(app, { token: web.refresh_token }, { authorization: basic('web', 'nope') })
+  t.equal(wrongSecret.statusCode, 401)
+  t.equal(wrongSecret.headers['www-authenticate'], 'Basic realm="api", charset="UTF-8"')
+  t.equal((await revoke(app, { token: web.refresh_token, client_id: 'stranger' })).statusCode, 400)
 
   for (const token of [web.refresh_token, web.access_token]) {
     const foreign = await revoke(app, { token, client_id: 'mobile' })

@@ -219,7 +219,7 @@ t.test('RFC 6749 §6: a refresh token works only for the client it was issued to
   t.equal(wrongClient.statusCode, 400)
   t.same(wrongClient.json(), INVALID_GRANT)
   const noClient = await refresh(app, web.refresh_token)
-  t.equal(noClient.statusCode, 401, 'with registered clients, a client must authenticate')
+  t.equal(noClient.statusCode, 400, 'with registered clients, a client must authenticate (400: it did not try the header)')
   t.same(noClient.json(), { error: 'invalid_client', error_description: 'Client authentication failed' })
   const badSecret = await refresh(app, web.refresh_token, {}, { authorization: basic('web', 'wrong') })
   t.equal(badSecret.statusCode, 401)

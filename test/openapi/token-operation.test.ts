@@ -97,8 +97,8 @@ const TOKEN_OPERATION = {
   security: [],
   responses: {
     200: { description: 'Tokens issued (RFC 6749 §5.1)', headers: NO_STORE_HEADERS, content: { 'application/json': { schema: TOKENS } } },
-    400: errorResponse('The request, grant or scope is invalid (RFC 6749 §5.2)', ['invalid_request', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope']),
-    401: errorResponse('Client authentication failed (RFC 6749 §5.2)', ['invalid_client'], {
+    400: errorResponse('The request, grant, scope or body client credentials are invalid (RFC 6749 §5.2)', ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope']),
+    401: errorResponse('Client authentication through the Authorization header failed (RFC 6749 §5.2)', ['invalid_client'], {
       'WWW-Authenticate': { schema: { type: 'string' }, description: 'The `Basic` challenge of client authentication (RFC 6749 §2.3.1)' }
     }),
     503: errorResponse('Too many logins in progress (RFC 6749 §5.2 `temporarily_unavailable`)', ['temporarily_unavailable'], {
