@@ -32,9 +32,13 @@ function skipSpace (input: string, at: number): number {
   return at + (match(OWS, input, at) as RegExpExecArray)[0].length
 }
 
+const NON_ASCII = /[\x80-\xFF]/
+
 // Header values reach Node as latin1: turn the bytes of a quoted string back into UTF-8 text
 function decodeQuoted (raw: string): string | null {
-  const text = raw.replace(/\\(.)/g, '$1')
+  const text = raw.includes('\\') ? raw.replace(/\\(.)/g, '$1') : raw
+  // Almost every value is ASCII: no bytes to reinterpret
+  if (!NON_ASCII.test(text)) return text
   try {
     return UTF8.decode(Buffer.from(text, 'latin1'))
   } catch {
