@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { childEnvironment } from './helpers/child-env.js'
 
 // The published package as its users get it: `npm run build && npm pack`, the tarball
 // unpacked into temp projects (no registry, no network), then an ESM and a CommonJS
@@ -17,7 +18,7 @@ const FIXTURES = join(ROOT, 'test/types/consumers')
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
 
 // Children run without tap's loaders (NODE_OPTIONS), as a user's tools would
-const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
+const env: NodeJS.ProcessEnv = { ...childEnvironment(), npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
 delete env.NODE_OPTIONS
 
 t.setTimeout(240_000)

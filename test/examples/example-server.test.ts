@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
+import { childEnvironment } from '../helpers/child-env.js'
 
 // examples/app/server.ts run as `npm run example` runs it, over real HTTP on loopback
 
@@ -33,10 +34,8 @@ interface Server {
 }
 
 function environment (overrides: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env }
+  const env = childEnvironment()
   for (const name of VARIABLES) delete env[name]
-  // tsx compiles lib/ differently from tap's loader: its coverage would be merged into the wrong lines
-  delete env.NODE_V8_COVERAGE
   return { ...env, HOST: '127.0.0.1', PORT: '0', BCRYPT_COST: '4', ...overrides }
 }
 

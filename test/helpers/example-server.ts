@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
+import { childEnvironment } from './child-env.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const START_TIMEOUT = 30_000
@@ -27,10 +28,8 @@ export interface ExampleServer {
  */
 export async function startExampleServer (t: Test, env: Record<string, string>): Promise<ExampleServer> {
   const dir = await mkdtemp(join(tmpdir(), 'fastify-oauth2-example-'))
-  const base: NodeJS.ProcessEnv = { ...process.env }
+  const base = childEnvironment()
   for (const name of VARIABLES) delete base[name]
-  // tsx compiles lib/ differently from tap's loader: its coverage would be merged into the wrong lines
-  delete base.NODE_V8_COVERAGE
   // detached: its own process group, so teardown reaches npx, tsx and node at once
   const child = spawn('npx', ['tsx', 'examples/app/server.ts'], {
     cwd: ROOT,
