@@ -187,3 +187,12 @@ t.test('the token route under a prefix', async (t) => {
     await assertTokenRoute(t, server, '/api/auth/token', '/api/me')
   })
 })
+
+t.test('an explicit algorithms allow-list is passed to the access tokens', async (t) => {
+  const { app } = await buildApp({ algorithms: ['HS256'] })
+  t.teardown(() => app.close())
+  const response = await app.inject({ method: 'POST', url: '/token', payload: 'username=johndoe&password=secret', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(response.statusCode, 200)
+  const header = JSON.parse(Buffer.from((response.json() as { access_token: string }).access_token.split('.')[0] as string, 'base64url').toString()) as { alg: string }
+  t.equal(header.alg, 'HS256')
+})
