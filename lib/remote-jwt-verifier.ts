@@ -13,9 +13,8 @@ export type TokenSource =
   | { readonly discovery: URL, readonly issuers: readonly string[] }
   | { readonly jwksUri: URL, readonly issuer: string, readonly algorithms: readonly string[] }
 
-/** What {@link createRemoteJwtVerifier} needs. */
-export interface RemoteJwtVerifierConfig {
-  readonly source: TokenSource
+/** How tokens of a provider are checked and its documents cached. */
+export interface RemoteJwtSettings {
   /** Accepted `aud` values: the token must name one. */
   readonly audience: string | readonly string[]
   /** Narrows the provider's algorithms further, when set. */
@@ -27,6 +26,11 @@ export interface RemoteJwtVerifierConfig {
   readonly cacheTtlMs: number
   /** Least time between two fetches of the same document. */
   readonly cooldownMs: number
+}
+
+/** What {@link createRemoteJwtVerifier} needs. */
+export interface RemoteJwtVerifierConfig extends RemoteJwtSettings {
+  readonly source: TokenSource
   readonly log: FastifyBaseLogger
   /** Clock of the caches, for tests. */
   readonly now?: () => number

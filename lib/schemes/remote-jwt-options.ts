@@ -1,7 +1,7 @@
 import type { SchemeContext } from './scheme-factory.js'
 import { InvalidOptionError } from '../errors.js'
 import { REMOTE_ALGORITHMS } from '../remote-jwks.js'
-import { createRemoteJwtVerifier, type RemoteJwtVerifier, type TokenSource } from '../remote-jwt-verifier.js'
+import { createRemoteJwtVerifier, type RemoteJwtSettings, type RemoteJwtVerifier, type TokenSource } from '../remote-jwt-verifier.js'
 import { positiveSeconds } from './scheme-options.js'
 
 /** How tokens of a remote provider are checked (`openIdConnect()`, `oauth2AuthorizationCode({ jwt })`). */
@@ -21,14 +21,7 @@ export interface RemoteJwtOptions {
 }
 
 /** {@link RemoteJwtOptions} validated, without the token source. */
-export interface ResolvedRemoteJwtOptions {
-  readonly audience: string | readonly string[]
-  readonly algorithms: readonly string[] | undefined
-  readonly clockToleranceMs: number
-  readonly timeoutMs: number
-  readonly cacheTtlMs: number
-  readonly cooldownMs: number
-}
+export type ResolvedRemoteJwtOptions = RemoteJwtSettings
 
 const DEFAULTS = { timeout: 5, cacheTtl: 600, refreshCooldown: 30 }
 // OpenID Connect Discovery 1.0 §4: the discovery document lives at this path under the issuer

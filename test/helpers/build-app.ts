@@ -27,6 +27,20 @@ export function seedUsers (): Map<string, TestUser> {
   ])
 }
 
+/** Registers the plugin over `users` with the test defaults (secret, scopes, bcrypt cost 4), `options` on top. */
+export async function registerPlugin (app: FastifyInstance, users: Map<string, TestUser>, options: Partial<OAuth2PasswordOptions> = {}): Promise<void> {
+  await app.register(oauth2Password, {
+    secret: SECRET,
+    scopes: SCOPES,
+    bcrypt: { cost: 4 },
+    users: {
+      findByUsername: (username) => users.get(username) ?? null,
+      findById: (id) => users.get(id) ?? null
+    },
+    ...options
+  })
+}
+
 export interface TestApp {
   app: FastifyInstance
   users: Map<string, TestUser>
@@ -43,16 +57,7 @@ export async function buildApp (
 ): Promise<TestApp> {
   const users = seedUsers()
   const app = Fastify(server)
-  await app.register(oauth2Password, {
-    secret: SECRET,
-    scopes: SCOPES,
-    bcrypt: { cost: 4 },
-    users: {
-      findByUsername: (username) => users.get(username) ?? null,
-      findById: (id) => users.get(id) ?? null
-    },
-    ...options
-  })
+  await registerPlugin(app, users, options)
   await setup(app)
   await app.ready()
   return { app, users }

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
-import oauth2Password, { type OAuth2PasswordOptions } from '../../lib/index.js'
-import { SCOPES, SECRET, seedUsers, type TestUser } from './build-app.js'
+import type { OAuth2PasswordOptions } from '../../lib/index.js'
+import { registerPlugin, seedUsers, type TestUser } from './build-app.js'
 
 export interface SchemeApp {
   app: FastifyInstance
@@ -19,16 +19,7 @@ export async function buildSchemeApp (
   const users = seedUsers()
   const app = Fastify()
   await app.register(swagger, { openapi: { openapi: '3.1.0', info: { title: 'test', version: '1.0.0' } } })
-  await app.register(oauth2Password, {
-    secret: SECRET,
-    scopes: SCOPES,
-    bcrypt: { cost: 4 },
-    users: {
-      findByUsername: (username) => users.get(username) ?? null,
-      findById: (id) => users.get(id) ?? null
-    },
-    ...options
-  })
+  await registerPlugin(app, users, options)
   await routes(app)
   await app.ready()
   return { app, users }
