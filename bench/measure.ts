@@ -38,7 +38,7 @@ export interface Running {
 
 function sample (result: Result): Sample {
   const statusCodes: Record<string, number> = {}
-  for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = Number(count)
+  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = Number(count)
   return {
     requestsPerSecond: result['2xx'] / result.duration,
     latencyMean: result.latency.average,

@@ -15,19 +15,6 @@ import { startServer, type ServerProcess } from './servers.js'
 // Environment: BENCH_DURATION (seconds per measurement, default 5), BENCH_CONNECTIONS (default 10),
 // BENCH_ROUNDS (default 3; the table shows medians).
 
-declare module 'autocannon' {
-  interface Options {
-    requests?: Array<{
-      method?: 'GET' | 'POST'
-      path?: string
-      headers?: Record<string, string>
-      body?: string
-      setupRequest?: (request: { headers?: Record<string, string>, body?: string }) => unknown
-      onResponse?: (status: number, body: string) => void
-    }>
-  }
-}
-
 const HOST = '127.0.0.1'
 const SECRET = 'refresh-benchmark-secret-of-32-bytes-or-more'
 const SCRIPT = 'bench/refresh.ts'

@@ -16,20 +16,6 @@ import autocannon, { type Result } from 'autocannon'
 // Environment: BENCH_DURATION (seconds per measurement, default 5), BENCH_ROUNDS (default 3,
 // the best is kept), BCRYPT_COST (of the Basic user, default 12).
 
-// Same declaration as bench/refresh.ts (identical declarations merge)
-declare module 'autocannon' {
-  interface Options {
-    requests?: Array<{
-      method?: 'GET' | 'POST'
-      path?: string
-      headers?: Record<string, string>
-      body?: string
-      setupRequest?: (request: { headers?: Record<string, string>, body?: string }) => unknown
-      onResponse?: (status: number, body: string) => void
-    }>
-  }
-}
-
 interface Scenario {
   name: string
   path: string
@@ -106,7 +92,7 @@ async function startServer (): Promise<{ url: string, child: ChildProcess }> {
 function statusCounts (samples: readonly Result[]): string {
   const counts = new Map<string, number>()
   for (const sample of samples) {
-    for (const [code, { count }] of Object.entries(sample.statusCodeStats)) counts.set(code, (counts.get(code) ?? 0) + Number(count))
+    for (const [code, { count }] of Object.entries(sample.statusCodeStats ?? {})) counts.set(code, (counts.get(code) ?? 0) + Number(count))
   }
   return [...counts].map(([code, count]) => `${code} ×${count}`).join(', ')
 }
@@ -170,7 +156,7 @@ async function main (): Promise<void> {
       const before = cpuMicros(server.child.pid)
       const result = await run(server.url, scenario, seconds)
       const after = cpuMicros(server.child.pid)
-      const answers = Object.values(result.statusCodeStats).reduce((sum, { count }) => sum + Number(count), 0)
+      const answers = Object.values(result.statusCodeStats ?? {}).reduce((sum, { count }) => sum + Number(count), 0)
       const cpu = before === undefined || after === undefined ? undefined : (after - before) / answers
       samples.get(scenario)?.push({ result, cpuMicros: cpu })
       process.stderr.write(`round ${round}, ${scenario.name}: ${Math.round(result['2xx'] / result.duration)} req/s, ${cpu?.toFixed(1) ?? '?'} µs CPU per answer\n`)

@@ -61,7 +61,7 @@ const SCHEMA = `
   ) STRICT
 `
 
-async function seed (db: Database, bcryptCost: number): Promise<void> {
+async function seed (db: Database.Database, bcryptCost: number): Promise<void> {
   // Seed only an empty table: a later start keeps the users (and hashes) that are there
   if (db.prepare('SELECT 1 FROM users LIMIT 1').all().length > 0) return
   const rows = await Promise.all(DEMO_USERS.map(async ({ password, ...user }) => ({
