@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { InsufficientScopeError, InvalidOptionError, MissingCredentialsError, isCatalogueError } from './errors.js'
 import { isSecurityRequirement } from './options.js'
 import { authenticateRequest, combineRequirements, compileRequirement, refuseSoleScheme, type CompiledRequirement } from './requirements.js'
+import { isPromiseLike } from './promise-like.js'
 import { hasAllScopes } from './scopes.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
 
@@ -106,8 +107,8 @@ function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, 
       refuse(reply, done, error)
       return
     }
-    if (outcome instanceof Promise) {
-      outcome.then((auth) => admit(request, reply, done, auth), (error: unknown) => refuse(reply, done, error))
+    if (isPromiseLike(outcome)) {
+      Promise.resolve(outcome).then((auth) => admit(request, reply, done, auth), (error: unknown) => refuse(reply, done, error))
     } else {
       admit(request, reply, done, outcome)
     }

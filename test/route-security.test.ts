@@ -319,3 +319,22 @@ t.test('a single-scheme route works with sync and async user stores, and a faili
     t.notMatch(down.body, token, `${mode}: the token is not echoed`)
   }
 })
+
+t.test('a user store answering with a thenable that is not a native promise (a query builder) works', async (t) => {
+  const users = seedUsers()
+  // Like a mongoose Query or a knex builder: a `then` method, not a Promise
+  const thenable = <T>(value: T): PromiseLike<T> => ({ then: (onFulfilled, onRejected) => Promise.resolve(value).then(onFulfilled, onRejected) })
+  const { app } = await buildApp({ users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => thenable(users.get(id) ?? null) as never } }, (app) => {
+    app.get('/me', { schema: { security: [{ OAuth2PasswordBearer: ['me'] }] } }, async (request) => {
+      const user = await request.currentUser() as { id: string }
+      return { id: user.id }
+    })
+  })
+  t.teardown(() => app.close())
+  const token = await login(app)
+  const ok = await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })
+  t.same([ok.statusCode, ok.json()], [200, { id: 'johndoe' }])
+  users.delete('johndoe')
+  const gone = await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })
+  t.equal(gone.statusCode, 401, 'a thenable resolving to null is an unknown user')
+})

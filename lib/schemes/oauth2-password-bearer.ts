@@ -3,6 +3,7 @@ import type { AccessTokenClaims, AccessTokens } from '../access-tokens.js'
 import { extractBearerToken, type BearerTokenLocations } from '../bearer-token.js'
 import { formatChallenge } from '../challenge.js'
 import { InvalidTokenError, protocolErrorCode, type AuthenticationError } from '../errors.js'
+import { isPromiseLike } from '../promise-like.js'
 import { isDisabled, type CurrentUser, type UserStore } from '../user-store.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
 
@@ -50,14 +51,14 @@ export function oauth2PasswordBearer (config: OAuth2PasswordBearerConfig): Secur
 
   function resolveUser (claims: Readonly<AccessTokenClaims>): Authentication | Promise<Authentication> {
     const user = config.users.findById(claims.sub)
-    return user instanceof Promise ? user.then((found) => authenticated(found, claims)) : authenticated(user, claims)
+    return isPromiseLike(user) ? Promise.resolve(user).then((found) => authenticated(found, claims)) : authenticated(user, claims)
   }
 
   // Checks answer synchronously when they can (a revocation cache hit): only a pending one costs a promise
   function checkThenResolve (claims: Readonly<AccessTokenClaims>, from: number): Authentication | Promise<Authentication> {
     for (let index = from; index < config.checks.length; index++) {
       const pending = (config.checks[index] as ClaimsCheck)(claims)
-      if (pending instanceof Promise) return pending.then(() => checkThenResolve(claims, index + 1))
+      if (isPromiseLike(pending)) return Promise.resolve(pending).then(() => checkThenResolve(claims, index + 1))
     }
     return resolveUser(claims)
   }
