@@ -1,9 +1,10 @@
 import { Buffer } from 'node:buffer'
 import { createHmac } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { InsufficientScopeError, InvalidCredentialsError, type Authentication, type OAuth2PasswordOptions, type SchemeFactory } from '../lib/index.js'
+import { InsufficientScopeError, type Authentication, type OAuth2PasswordOptions } from '../lib/index.js'
 import { buildApp, login, SECRET, seedUsers, type TestApp, type TestUser } from './helpers/build-app.js'
+import { fakeApiKey } from './helpers/fake-api-key.js'
 
 // request.currentUser() and request.auth: what a handler sees of the authenticated user.
 
@@ -275,19 +276,7 @@ t.test('a custom error handler still gets the challenge of an on-demand refusal'
 
 t.test('after another scheme authenticated the route', async (t) => {
   // A scheme whose principal is not a user of the store (an API key's owner, say)
-  const apiKey: SchemeFactory = (name) => ({
-    name,
-    resolvesUser: false,
-    scopes: null,
-    openapi: () => ({ type: 'apiKey', name: 'x-api-key', in: 'header' }),
-    async authenticate (request: FastifyRequest) {
-      const key = request.headers['x-api-key']
-      if (key === undefined) return null
-      if (key !== 'good-key') throw new InvalidCredentialsError('The API key is invalid')
-      return { scheme: name, principal: { service: 'billing' }, scopes: new Set<string>(), claims: null }
-    },
-    challenge: () => 'ApiKey'
-  })
+  const apiKey = fakeApiKey(() => 'ApiKey', 'good-key')
 
   async function apiKeyApp (t: Test) {
     return await countingApp(t, (app) => {

@@ -1,15 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
-import oauth2Password, {
-  AuthenticationUnavailableError,
-  InvalidCredentialsError,
-  InvalidRequestError,
-  type OAuth2PasswordOptions,
-  type SchemeFactory,
-  type SecurityRequirement
-} from '../lib/index.js'
+import oauth2Password, { type OAuth2PasswordOptions, type SecurityRequirement } from '../lib/index.js'
 import { authenticateRequest, combineRequirements, compileRequirement } from '../lib/requirements.js'
 import { buildApp, login, SCOPES, SECRET, seedUsers, type TestApp, type TestUser } from './helpers/build-app.js'
+import { fakeApiKey } from './helpers/fake-api-key.js'
 
 // Security requirements as OpenAPI states them: an array is any-of, an object all-of,
 // `{}` admits anonymous requests. Each case is a route answered end to end.
@@ -22,27 +16,8 @@ function insufficientScope (scope: string): string {
   return `Bearer realm="api", error="insufficient_scope", error_description="Not enough permissions", scope="${scope}"`
 }
 
-/**
- * A minimal API-key scheme (header `x-api-key`), so requirements can mix schemes.
- * Key `good` authenticates; `down` stands for an unreachable key store; `broken`
- * for a bug in the scheme; `weird` for a request error the ranking does not list.
- */
-const apiKey: SchemeFactory = (name) => ({
-  name,
-  resolvesUser: false,
-  scopes: null,
-  openapi: () => ({ type: 'apiKey', name: 'x-api-key', in: 'header' }),
-  async authenticate (request: FastifyRequest) {
-    const key = request.headers['x-api-key']
-    if (key === undefined) return null
-    if (key === 'down') throw new AuthenticationUnavailableError()
-    if (key === 'broken') throw new TypeError('bug in the scheme')
-    if (key === 'weird') throw new InvalidRequestError('The API key request is odd')
-    if (key !== 'good') throw new InvalidCredentialsError('The API key is invalid')
-    return { scheme: name, principal: { service: 'billing' }, scopes: new Set<string>(), claims: null }
-  },
-  challenge: (error) => error === null ? 'ApiKey realm="api"' : `ApiKey realm="api", error="${error.code}"`
-})
+/** The fake API-key scheme, its challenge naming the error code when there is one. */
+const apiKey = fakeApiKey((error) => error === null ? 'ApiKey realm="api"' : `ApiKey realm="api", error="${error.code}"`)
 
 interface Counted extends TestApp {
   lookups: string[]

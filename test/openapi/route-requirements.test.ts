@@ -1,9 +1,10 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import t, { type Test } from 'tap'
-import oauth2Password, { InvalidCredentialsError, type OAuth2PasswordOptions, type SchemeFactory, type SecurityRequirement } from '../../lib/index.js'
+import oauth2Password, { type OAuth2PasswordOptions, type SecurityRequirement } from '../../lib/index.js'
 import { login, SCOPES, SECRET, seedUsers } from '../helpers/build-app.js'
+import { fakeApiKey } from '../helpers/fake-api-key.js'
 
 // Each route's operation as the document shows it: the requirement the plugin enforces
 // (own, default, or combined with its contexts'), and the refusals it can answer.
@@ -22,19 +23,7 @@ interface Document {
 const INFO = { title: 'Requirements', version: '1.0.0' }
 
 /** An API-key scheme (`x-api-key: good`), so requirements can combine schemes. */
-const apiKey: SchemeFactory = (name) => ({
-  name,
-  resolvesUser: false,
-  scopes: null,
-  openapi: () => ({ type: 'apiKey', name: 'x-api-key', in: 'header' }),
-  async authenticate (request: FastifyRequest) {
-    const key = request.headers['x-api-key']
-    if (key === undefined) return null
-    if (key !== 'good') throw new InvalidCredentialsError('The API key is invalid')
-    return { scheme: name, principal: { service: 'billing' }, scopes: new Set<string>(), claims: null }
-  },
-  challenge: () => 'ApiKey realm="api"'
-})
+const apiKey = fakeApiKey(() => 'ApiKey realm="api"')
 
 const OK_SCHEMA = { type: 'object', properties: { ok: { type: 'boolean' } } }
 const OK_RESPONSE = { description: 'Default Response', content: { 'application/json': { schema: OK_SCHEMA } } }
