@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
-import oauth2Password, { type OAuth2PasswordOptions, type SecurityRequirement } from '../lib/index.js'
-import { buildApp, login, SCOPES, SECRET, seedUsers } from './helpers/build-app.js'
+import type { OAuth2PasswordOptions, SecurityRequirement } from '../lib/index.js'
+import { buildApp, login, registerPlugin, seedUsers } from './helpers/build-app.js'
 
 // Which routes a requirement applies to: the route's own `schema.security`, the plugin
 // default, `app.requireSecurity()` of its encapsulation context, and how they combine.
@@ -175,13 +175,7 @@ t.test('app.requireSecurity() in an encapsulated context', async (t) => {
   t.test('an unknown scope at the context fails at startup', async (t) => {
     const server = Fastify()
     t.teardown(() => server.close())
-    const users = seedUsers()
-    await server.register(oauth2Password, {
-      secret: SECRET,
-      scopes: SCOPES,
-      bcrypt: { cost: 4 },
-      users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
-    })
+    await registerPlugin(server, seedUsers())
     server.register(async function admin (child) {
       child.requireSecurity({ OAuth2PasswordBearer: ['admin'] })
       child.get('/admin', ok)
@@ -204,13 +198,7 @@ t.test('a malformed schema.security fails at startup: FST_OAUTH2_INVALID_OPTION'
     t.test(name, async (t) => {
       const server = Fastify()
       t.teardown(() => server.close())
-      const users = seedUsers()
-      await server.register(oauth2Password, {
-        secret: SECRET,
-        scopes: SCOPES,
-        bcrypt: { cost: 4 },
-        users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
-      })
+      await registerPlugin(server, seedUsers())
       server.register(async function routes (child) {
         child.post('/things', { schema: { security } as never }, ok)
       })
