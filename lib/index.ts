@@ -124,9 +124,8 @@ function buildTokenServices (fastify: FastifyInstance, options: ResolvedOptions,
   }
 }
 
-function buildApi (options: ResolvedOptions, accessTokens: AccessTokens, passwords: PasswordHasher, schemes: ReadonlyMap<string, SecurityScheme>, tokens: TokenServices): OAuth2PasswordApi {
+function buildApi (options: ResolvedOptions, accessTokens: AccessTokens, passwords: PasswordHasher, schemes: ReadonlyMap<string, SecurityScheme>, tokens: TokenServices, declared: ReadonlySet<string>): OAuth2PasswordApi {
   const { issue } = tokens
-  const declared = new Set(Object.keys(options.scopes))
   return {
     schemeName: options.schemeName,
     schemes,
@@ -168,6 +167,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     users: options.users,
     checks: revocation.check === null ? [] : [revocation.check]
   })
+  const declaredScopes: ReadonlySet<string> = new Set(Object.keys(options.scopes))
   const schemes = buildSchemes(fastify, options, bearer, passwords)
   // A default requirement naming an unknown scheme or scope fails now, even if no route ever uses it
   if (options.security !== undefined) compileRequirement(options.security, schemes, '(the `security` option)')
@@ -176,7 +176,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.decorateRequest('auth', null)
   fastify.decorateRequest('currentUser', currentUserResolver(bearer, userSchemes))
   fastify.addHook('onError', challengeOnError)
-  fastify.decorate('oauth2', buildApi(options, accessTokens, passwords, schemes, tokens))
+  fastify.decorate('oauth2', buildApi(options, accessTokens, passwords, schemes, tokens, declaredScopes))
   fastify.addHook('onClose', async function closeTokenStore () {
     revocation.close()
     await store.close()
@@ -191,7 +191,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     ['password', passwordGrant({
       users: options.users,
       passwords,
-      declaredScopes: new Set(Object.keys(options.scopes)),
+      declaredScopes,
       issueTokens: tokens.issue,
       onRehash: options.onRehash,
       log: fastify.log
@@ -201,7 +201,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     grants.set('refresh_token', refreshTokenGrant({
       refreshTokens,
       users: options.users,
-      declaredScopes: new Set(Object.keys(options.scopes)),
+      declaredScopes,
       issueTokens: tokens.issue
     }))
   }
