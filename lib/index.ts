@@ -2,81 +2,29 @@
 /// <reference types="@fastify/swagger" preserve="true" />
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { createAccessTokens, type AccessTokenClaims, type AccessTokens } from './access-tokens.js'
-import { challengeOnError, currentUserResolver, type CurrentUserOptions } from './current-user.js'
-import { InvalidScopeError } from './errors.js'
-import { jwksRoute } from './jwks-route.js'
-import { passwordGrant } from './grants/password.js'
-import { refreshTokenGrant } from './grants/refresh-token.js'
-import type { GrantHandler } from './grants/grant.js'
-import { documentProtectedRoute, securitySchemesCarrier, securitySchemesTransform } from './openapi.js'
+import { createApi } from './api.js'
+import type { GrantHandler } from './authorization-server/grants/grant.js'
+import { passwordGrant } from './authorization-server/grants/password.js'
+import { refreshTokenGrant } from './authorization-server/grants/refresh-token.js'
+import { jwksRoute } from './authorization-server/jwks-route.js'
+import { revokeEndpoint } from './authorization-server/revoke-endpoint.js'
+import { tokenEndpoint } from './authorization-server/token-endpoint.js'
+import { createAccessTokens, type AccessTokens } from './jwt/access-tokens.js'
+import { documentProtectedRoute, securitySchemesCarrier, securitySchemesTransform } from './openapi/security-schemes.js'
+import { tokenRouteSchema } from './openapi/token-operation.js'
 import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
-import { createPasswordHasher, type PasswordHasher } from './password-hasher.js'
-import { createRefreshTokens, type RefreshTokens } from './refresh-tokens.js'
-import { createRevocation, type Revocation } from './revocation.js'
-import { createTokenRevoker, revokeEndpoint, type TokenRevoker } from './revoke-endpoint.js'
+import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.js'
+import { challengeOnError, currentUserResolver } from './resource-server/current-user.js'
+import { compileRequirement } from './resource-server/requirements.js'
+import { requireSecurity, routeSecurity } from './resource-server/route-security.js'
+import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
+import type { SecurityScheme } from './schemes/security-scheme.js'
 import { memoryTokenStore } from './stores/memory.js'
 import type { TokenStore } from './stores/token-store.js'
-import { compileRequirement } from './requirements.js'
-import { requireSecurity, routeSecurity } from './route-security.js'
-import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
-import type { SecurityRequirement, SecurityScheme } from './schemes/security-scheme.js'
-import type { RequestAuthentication } from './request-authentication.js'
-import { tokenEndpoint } from './token-endpoint.js'
-import { tokenRouteSchema } from './token-route-schema.js'
-import { createTokenIssuer, type IssueTokens, type TokenResponse } from './token-issuer.js'
-import type { CurrentUser, OAuth2PasswordTypes } from './user-store.js'
-
-/** Scope names the app declared (see {@link OAuth2PasswordTypes}), or any string. */
-export type ScopeName = OAuth2PasswordTypes extends { scopes: infer Scope extends string } ? Scope : string
-
-/** `app.oauth2`: the plugin's API for code outside the token route. */
-export interface OAuth2PasswordApi {
-  /** Name of the password-flow scheme (`schemeName`). */
-  readonly schemeName: string
-  /** Every registered security scheme by name. */
-  readonly schemes: ReadonlyMap<string, SecurityScheme>
-  /** Issues tokens as the token endpoint would (a refresh token too, when enabled), for a user the app has already authenticated. */
-  issueTokens (user: { id: string, scopes?: readonly string[] }, scopes?: readonly ScopeName[]): Promise<TokenResponse>
-  /**
-   * Revokes a refresh token (with its whole family and, when revocation checks are on,
-   * the family's access tokens) or an access token (by `jti`; needs
-   * `revocation.checkAccessTokens`, else `FST_OAUTH2_UNSUPPORTED_TOKEN_TYPE`).
-   * Unknown or expired tokens are ignored. Store down: `FST_OAUTH2_TEMPORARILY_UNAVAILABLE`.
-   */
-  revokeToken (token: string): Promise<void>
-  /**
-   * Logs a user out everywhere (after a password change, say): every refresh token
-   * and, when revocation checks are on, every access token issued before the call
-   * resolves stops working. Resolves within a second (JWT `iat` counts whole seconds).
-   */
-  revokeAllForUser (userId: string): Promise<void>
-  /** Verifies an access token; throws `FST_OAUTH2_INVALID_TOKEN` when it is not valid. */
-  verifyAccessToken (token: string): Readonly<AccessTokenClaims>
-  /** Hashes with the configured cost, through the bcrypt gate. */
-  hashPassword (password: string): Promise<string>
-  /** Checks a password with the configured gate (constant work for a `null` hash). */
-  verifyPassword (password: string, hash: string | null): Promise<boolean>
-  /** The requirement "a password-flow token with these scopes", for `schema.security`. */
-  requirement (...scopes: ScopeName[]): SecurityRequirement[]
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** What authenticated this request (the first scheme of the winning alternative), or `null`. */
-    auth: RequestAuthentication | null
-    /** The authenticated user; refuses with 401 when there is none. */
-    currentUser (): Promise<CurrentUser>
-    /** The authenticated user, or `null` for a request without credentials. */
-    currentUser (options: { optional: true }): Promise<CurrentUser | null>
-    currentUser (options?: CurrentUserOptions): Promise<CurrentUser | null>
-  }
-  interface FastifyInstance {
-    oauth2: OAuth2PasswordApi
-    /** Requires `requirement` of every route registered later in this context (combined with theirs). */
-    requireSecurity (requirement: SecurityRequirement | SecurityRequirement[]): void
-  }
-}
+import { createRefreshTokens, type RefreshTokens } from './tokens/refresh-tokens.js'
+import { createRevocation, type Revocation } from './tokens/revocation.js'
+import { createTokenIssuer, type IssueTokens } from './tokens/token-response.js'
+import { createTokenRevoker, type TokenRevoker } from './tokens/token-revoker.js'
 
 function buildAccessTokens (options: ResolvedOptions): AccessTokens {
   return createAccessTokens({
@@ -124,25 +72,6 @@ function buildTokenServices (fastify: FastifyInstance, options: ResolvedOptions,
   }
 }
 
-function buildApi (options: ResolvedOptions, accessTokens: AccessTokens, passwords: PasswordHasher, schemes: ReadonlyMap<string, SecurityScheme>, tokens: TokenServices, declared: ReadonlySet<string>): OAuth2PasswordApi {
-  const { issue } = tokens
-  return {
-    schemeName: options.schemeName,
-    schemes,
-    async issueTokens (user, scopes) {
-      const granted = [...(scopes ?? user.scopes ?? [])]
-      if (!granted.every((scope) => declared.has(scope))) throw new InvalidScopeError('The requested scope is not declared by this server')
-      return await issue({ id: user.id }, granted, null)
-    },
-    verifyAccessToken: (token) => accessTokens.verify(token),
-    revokeToken: (token) => tokens.revoker.revoke(token),
-    revokeAllForUser: (userId) => tokens.revocation.revokeUser(userId),
-    hashPassword: (password) => passwords.hash(password),
-    verifyPassword: (password, hash) => passwords.verify(password, hash),
-    requirement: (...scopes) => [{ [options.schemeName]: scopes }]
-  }
-}
-
 async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
   const accessTokens = buildAccessTokens(options)
@@ -176,7 +105,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.decorateRequest('auth', null)
   fastify.decorateRequest('currentUser', currentUserResolver(bearer, userSchemes))
   fastify.addHook('onError', challengeOnError)
-  fastify.decorate('oauth2', buildApi(options, accessTokens, passwords, schemes, tokens, declaredScopes))
+  fastify.decorate('oauth2', createApi({ options, accessTokens, passwords, schemes, ...tokens, declaredScopes }))
   fastify.addHook('onClose', async function closeTokenStore () {
     revocation.close()
     await store.close()
@@ -240,27 +169,33 @@ const plugin = fp(oauth2Password, { fastify: '5.x', name: 'fastify-oauth2-passwo
 export default plugin
 export { plugin as oauth2Password }
 
-export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } from './passwords.js'
-export * from './errors.js'
+export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } from './passwords/bcrypt.js'
+export {
+  AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
+  InvalidOptionError, InvalidRequestError, InvalidScopeError, InvalidTokenError, MalformedCredentialsError, MissingCredentialsError,
+  PasswordTooLongError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError,
+  UnknownSchemeError, UnknownScopeError, UnsupportedGrantTypeError, UnsupportedTokenTypeError,
+  type AuthenticationError, type BearerErrorCode, type OAuth2Error, type OAuth2ErrorCode
+} from './errors.js'
+export type { OAuth2PasswordApi } from './api.js'
 export type { OAuth2PasswordOptions } from './options.js'
-export type { AccessTokenClaims, SigningKey } from './access-tokens.js'
+export type { AccessTokenClaims, SigningKey } from './jwt/access-tokens.js'
 export type { Authentication, SecurityRequirement, SecurityScheme, SecuritySchemeObject } from './schemes/security-scheme.js'
 export type { SchemeContext, SchemeFactory } from './schemes/scheme-factory.js'
-export type { CurrentUser, DefaultUser, OAuth2PasswordTypes, UserAccount, UserStore } from './user-store.js'
-export type { ClientRegistration, ClientRegistry } from './client-auth.js'
-export type { CurrentUserOptions } from './current-user.js'
-export type { TokenResponse } from './token-issuer.js'
+export type { CurrentUser, DefaultUser, OAuth2PasswordTypes, ScopeName, UserAccount, UserStore } from './types.js'
+export type { ClientRegistration, ClientRegistry } from './authorization-server/client-auth.js'
+export type { CurrentUserOptions } from './resource-server/current-user.js'
+export type { TokenResponse } from './tokens/token-response.js'
 export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'
 export { redisTokenStore, redisClientOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
 export type {
   AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RotationOutcome, RotationRequest, TokenStore
 } from './stores/token-store.js'
-export type { AuthenticationOf, RequestAuthentication, SecurityPrincipals } from './request-authentication.js'
+export type { AuthenticationOf, RequestAuthentication, SecurityPrincipals } from './resource-server/request-authentication.js'
 export { apiKey, type ApiKeyLocation, type ApiKeyOptions, type ApiKeyVerifier } from './schemes/api-key.js'
-export { staticApiKeys, type StaticKeyPrincipal, type StaticKeyVerifier } from './static-api-keys.js'
+export { staticApiKeys, type StaticKeyPrincipal, type StaticKeyVerifier } from './schemes/static-api-keys.js'
 export { httpBasic, type BasicVerifier, type HttpBasicOptions } from './schemes/http-basic.js'
 export { httpBearer, type BearerVerification, type BearerVerifier, type HttpBearerOptions } from './schemes/http-bearer.js'
 export { httpDigest, digestHa1, type DigestAlgorithm, type DigestPrincipal, type Ha1Lookup, type HttpDigestOptions } from './schemes/http-digest.js'
 export { openIdConnect, type OpenIdConnectOptions, type ProviderTokenClaims, type RemoteJwtOptions } from './schemes/openid-connect.js'
 export { oauth2AuthorizationCode, type DiscoveredJwtOptions, type JwksJwtOptions, type OAuth2AuthorizationCodeOptions } from './schemes/oauth2-authorization-code.js'
-export { authenticateAs, overrideCurrentUser, overrideScheme, type FakeAuthentication, type RestoreOverride, type SchemeOverride } from './testing.js'

@@ -1,12 +1,14 @@
 import { InvalidOptionError } from './errors.js'
-import { parseDuration } from './duration.js'
-import { isScopeToken } from './scopes.js'
+import { parseDuration } from './util/duration.js'
+import { isScopeToken } from './protocol/scopes.js'
 import type { SecurityRequirement } from './schemes/security-scheme.js'
 import type { SchemeFactory } from './schemes/scheme-factory.js'
-import type { CurrentUser, UserAccount, UserStore } from './user-store.js'
-import type { ClientRegistry } from './client-auth.js'
-import type { SigningKey } from './access-tokens.js'
+import type { CurrentUser, UserAccount, UserStore } from './types.js'
+import type { ClientRegistry } from './authorization-server/client-auth.js'
+import type { SigningKey } from './jwt/access-tokens.js'
 import { TOKEN_STORE_METHODS, type TokenStore } from './stores/token-store.js'
+import { isRecord } from './util/is-record.js'
+import { isSecurityRequirement } from './resource-server/requirements.js'
 
 /** Options of `register(oauth2Password, options)`. */
 export interface OAuth2PasswordOptions {
@@ -145,10 +147,6 @@ function describe (value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object'
 }
 
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function optionalBoolean (name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') fail(name, 'must be a boolean', value)
@@ -220,11 +218,6 @@ function resolveSecurity (security: unknown): readonly SecurityRequirement[] | u
     fail('security', 'must be an array of { schemeName: [scopes] } objects', security)
   }
   return Object.freeze(security.map((requirement) => Object.freeze({ ...requirement })))
-}
-
-/** Whether `value` is an OpenAPI Security Requirement Object. */
-export function isSecurityRequirement (value: unknown): value is SecurityRequirement {
-  return isRecord(value) && Object.values(value).every((scopes) => Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string'))
 }
 
 function resolveSecuritySchemes (schemes: unknown, schemeName: string): Record<string, SchemeFactory> {

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { InvalidOptionError } from './errors.js'
-import type { ScopeName } from './index.js'
 import type { Authentication, SecurityScheme } from './schemes/security-scheme.js'
-import type { CurrentUser } from './user-store.js'
+import type { CurrentUser, ScopeName } from './types.js'
 
 /**
  * Helpers for an app's own tests, what FastAPI's `dependency_overrides` and a

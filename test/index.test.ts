@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import oauth2Password, { oauth2Password as namedExport, type OAuth2PasswordOptions } from '../lib/index.js'
-import { createAccessTokens } from '../lib/access-tokens.js'
+import { createAccessTokens } from '../lib/jwt/access-tokens.js'
 import { oauth2PasswordBearer } from '../lib/schemes/oauth2-password-bearer.js'
 import { buildApp, PASSWORD, postForm, SCOPES, SECRET, seedUsers } from './helpers/build-app.js'
 

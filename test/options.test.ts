@@ -1,7 +1,8 @@
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import oauth2Password, { apiKey, memoryTokenStore, type OAuth2PasswordOptions } from '../lib/index.js'
-import { isSecurityRequirement, resolveOptions } from '../lib/options.js'
+import { resolveOptions } from '../lib/options.js'
+import { isSecurityRequirement } from '../lib/resource-server/requirements.js'
 
 const SECRET = 'test-secret-that-is-at-least-32-bytes-long'
 const users = { findByUsername: () => null, findById: () => null }

@@ -1,11 +1,6 @@
 import t, { type Test } from 'tap'
-import {
-  apiKey,
-  authenticateAs,
-  InvalidCredentialsError,
-  overrideCurrentUser,
-  overrideScheme
-} from '../lib/index.js'
+import { apiKey, InvalidCredentialsError } from '../lib/index.js'
+import { authenticateAs, overrideCurrentUser, overrideScheme } from '../lib/testing.js'
 import { buildSchemeApp, errorBody, whoami } from './helpers/scheme-app.js'
 
 async function appWithRoutes (t: Test) {

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { formatChallenge } from '../challenge.js'
+import { formatChallenge } from '../protocol/challenge.js'
 import { InvalidCredentialsError, InvalidOptionError, MalformedCredentialsError, type AuthenticationError } from '../errors.js'
 import type { SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText, requiredFunction } from './scheme-options.js'

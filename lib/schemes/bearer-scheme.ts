@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import { extractBearerToken, type BearerTokenLocations } from '../bearer-token.js'
-import { formatChallenge } from '../challenge.js'
+import { extractBearerToken, type BearerTokenLocations } from '../protocol/bearer-token.js'
+import { formatChallenge } from '../protocol/challenge.js'
 import { InvalidTokenError, protocolErrorCode, type AuthenticationError } from '../errors.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
 

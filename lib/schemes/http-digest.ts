@@ -1,9 +1,9 @@
 import { Buffer } from 'node:buffer'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { decodeExtValue, isDigestAuthorization, parseDigestDirectives, type DigestDirectives } from '../digest-credentials.js'
-import { DIGEST_HEX_LENGTH, digestHash, isDigestAlgorithm, type DigestAlgorithm } from '../digest-hash.js'
-import { createDigestNonces, type DigestNonces } from '../digest-nonces.js'
+import { decodeExtValue, isDigestAuthorization, parseDigestDirectives, type DigestDirectives } from '../protocol/digest-credentials.js'
+import { DIGEST_HEX_LENGTH, digestHash, isDigestAlgorithm, type DigestAlgorithm } from '../protocol/digest-hash.js'
+import { createDigestNonces, type DigestNonces } from './digest-nonces.js'
 import {
   InvalidCredentialsError,
   InvalidOptionError,
@@ -15,7 +15,7 @@ import type { SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText, positiveSeconds, requiredFunction } from './scheme-options.js'
 import type { Authentication, SecurityScheme } from './security-scheme.js'
 
-export { digestHa1, type DigestAlgorithm } from '../digest-hash.js'
+export { digestHa1, type DigestAlgorithm } from '../protocol/digest-hash.js'
 
 /**
  * Finds the stored HA1 of a user: `H(username ":" realm ":" password)` in lowercase

@@ -1,10 +1,11 @@
 import { InvalidOptionError } from '../errors.js'
-import { REMOTE_ALGORITHMS } from '../remote-jwks.js'
-import type { TokenSource } from '../remote-jwt-verifier.js'
+import { REMOTE_ALGORITHMS } from '../jwt/remote-jwks.js'
+import type { TokenSource } from '../jwt/remote-jwt-verifier.js'
 import { bearerScheme, type BearerVerifier } from './bearer-scheme.js'
 import { claimedScopes, discoveryIssuers, remoteJwtVerifier, resolveRemoteJwtOptions, type RemoteJwtOptions } from './remote-jwt-options.js'
 import type { SchemeFactory } from './scheme-factory.js'
-import { assertOptions, declaredScopes, isRecord, optionalRealm, optionalText, requiredFunction, secureUrl } from './scheme-options.js'
+import { isRecord } from '../util/is-record.js'
+import { assertOptions, declaredScopes, optionalRealm, optionalText, requiredFunction, secureUrl } from './scheme-options.js'
 import type { OAuthFlowObject, SecuritySchemeObject } from './security-scheme.js'
 
 /** JWT access tokens of the authorization server, found through its discovery document. */

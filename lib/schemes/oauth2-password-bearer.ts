@@ -1,14 +1,12 @@
 import type { FastifyRequest } from 'fastify'
-import type { AccessTokenClaims, AccessTokens } from '../access-tokens.js'
-import { extractBearerToken, type BearerTokenLocations } from '../bearer-token.js'
-import { formatChallenge } from '../challenge.js'
+import type { AccessTokenClaims, ClaimsCheck } from '../jwt/access-token-claims.js'
+import type { AccessTokens } from '../jwt/access-tokens.js'
+import { extractBearerToken, type BearerTokenLocations } from '../protocol/bearer-token.js'
+import { formatChallenge } from '../protocol/challenge.js'
 import { InvalidTokenError, protocolErrorCode, type AuthenticationError } from '../errors.js'
-import { isPromiseLike } from '../promise-like.js'
-import { isDisabled, type CurrentUser, type UserStore } from '../user-store.js'
+import { isPromiseLike } from '../util/promise-like.js'
+import { isDisabled, type CurrentUser, type UserStore } from '../types.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
-
-/** Checks run on verified claims before the user is resolved (revocation lives here). */
-export type ClaimsCheck = (claims: AccessTokenClaims) => void | Promise<void>
 
 export interface OAuth2PasswordBearerConfig {
   readonly name: string

@@ -1,7 +1,7 @@
 import type { SchemeContext } from './scheme-factory.js'
 import { InvalidOptionError } from '../errors.js'
-import { REMOTE_ALGORITHMS } from '../remote-jwks.js'
-import { createRemoteJwtVerifier, type RemoteJwtSettings, type RemoteJwtVerifier, type TokenSource } from '../remote-jwt-verifier.js'
+import { REMOTE_ALGORITHMS } from '../jwt/remote-jwks.js'
+import { createRemoteJwtVerifier, type RemoteJwtSettings, type RemoteJwtVerifier, type TokenSource } from '../jwt/remote-jwt-verifier.js'
 import { positiveSeconds } from './scheme-options.js'
 
 /** How tokens of a remote provider are checked (`openIdConnect()`, `oauth2AuthorizationCode({ jwt })`). */

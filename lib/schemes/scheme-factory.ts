@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { PasswordHasher } from '../password-hasher.js'
-import type { CurrentUser, UserStore } from '../user-store.js'
+import type { PasswordHasher } from '../passwords/password-hasher.js'
+import type { CurrentUser, UserStore } from '../types.js'
 import type { SecurityScheme } from './security-scheme.js'
 
 /** What the plugin hands every scheme when it builds it. */

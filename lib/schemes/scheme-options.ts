@@ -1,5 +1,7 @@
 import { InvalidOptionError } from '../errors.js'
-import { isScopeToken } from '../scopes.js'
+import { isScopeToken } from '../protocol/scopes.js'
+import { isSecureUrl } from '../util/secure-url.js'
+import { isRecord } from '../util/is-record.js'
 
 /**
  * Validation of the options given to the scheme factories (`apiKey()`, `httpBasic()`…).
@@ -8,11 +10,6 @@ import { isScopeToken } from '../scopes.js'
 
 // RFC 7235 §2.2: realm is a quoted-string; kept to printable ASCII without quote or backslash
 const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/
-
-/** Whether `value` is a plain object (not null, not an array). */
-export function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /** Throws `FST_OAUTH2_INVALID_OPTION` naming `option` unless `options` is an object. */
 export function assertOptions (option: string, options: unknown): asserts options is Record<string, unknown> {
@@ -64,11 +61,4 @@ export function secureUrl (option: string, value: unknown): URL {
   }
   if (typeof value !== 'string' || !isSecureUrl(url)) throw new InvalidOptionError(option, 'must be an https URL (http only on a loopback host)')
   return url
-}
-
-/** Whether a URL may carry keys or provider metadata: https, or http to this machine. */
-export function isSecureUrl (url: URL): boolean {
-  if (url.username !== '' || url.password !== '' || url.hash !== '') return false
-  if (url.protocol === 'https:') return true
-  return url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === '[::1]' || url.hostname === 'localhost')
 }

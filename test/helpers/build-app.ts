@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { hashPassword } from '../../lib/passwords.js'
+import { hashPassword } from '../../lib/passwords/bcrypt.js'
 import oauth2Password, { type OAuth2PasswordOptions, type UserAccount } from '../../lib/index.js'
 
 /** A user of the test store: an account for login plus profile fields. */

@@ -3,7 +3,7 @@ import swagger, { type SwaggerOptions } from '@fastify/swagger'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import t, { type Test } from 'tap'
 import oauth2Password, { type OAuth2PasswordOptions, type SchemeFactory, type ScopeName } from '../../lib/index.js'
-import { swagger2SecurityScheme } from '../../lib/openapi.js'
+import { swagger2SecurityScheme } from '../../lib/openapi/security-schemes.js'
 import { SCOPES, SECRET, seedUsers } from '../helpers/build-app.js'
 
 // components.securitySchemes (securityDefinitions in Swagger 2.0) as @fastify/swagger

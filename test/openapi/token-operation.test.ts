@@ -3,7 +3,7 @@ import swagger, { type SwaggerOptions } from '@fastify/swagger'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import t, { type Test } from 'tap'
 import oauth2Password, { type OAuth2PasswordOptions } from '../../lib/index.js'
-import { tokenRouteSchema } from '../../lib/token-route-schema.js'
+import { tokenRouteSchema } from '../../lib/openapi/token-operation.js'
 import { postForm, SCOPES, SECRET, seedUsers } from '../helpers/build-app.js'
 
 // The token operation (RFC 6749 §4.3.2 form, §5.1 answer, §5.2 errors) as the

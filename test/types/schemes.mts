@@ -11,15 +11,12 @@
 import type { FastifyRequest } from 'fastify'
 import {
   apiKey,
-  authenticateAs,
   digestHa1,
   httpBasic,
   httpBearer,
   httpDigest,
   oauth2AuthorizationCode,
   openIdConnect,
-  overrideCurrentUser,
-  overrideScheme,
   staticApiKeys,
   type Authentication,
   type AuthenticationOf,
@@ -28,6 +25,7 @@ import {
   type SchemeFactory,
   type StaticKeyPrincipal
 } from 'fastify-oauth2-password'
+import { authenticateAs, overrideCurrentUser, overrideScheme } from 'fastify-oauth2-password/testing'
 
 /** Compile-time equality: true only when A and B are the same type. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false

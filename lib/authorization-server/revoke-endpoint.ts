@@ -1,0 +1,72 @@
+import type { FastifyInstance, FastifySchema } from 'fastify'
+import { authenticateClient, type ClientRegistry } from './client-auth.js'
+import type { FormParameters } from '../protocol/form-body.js'
+import { requireParameter } from './grants/requested-scope.js'
+import type { TokenRevoker } from '../tokens/token-revoker.js'
+import { documentationOnly, useFormEndpoint } from './token-endpoint.js'
+
+export interface RevokeEndpointConfig {
+  /** Route path, relative to the registration prefix. */
+  readonly url: string
+  readonly bodyLimit: number
+  readonly clients: ClientRegistry | undefined
+  readonly realm: string
+  readonly revoker: TokenRevoker
+}
+
+const ERROR_BODY = {
+  type: 'object',
+  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+  required: ['error']
+} as const
+
+/** The OpenAPI description of the revocation endpoint (RFC 7009 §2.1 request, §2.2 answers). */
+function revokeRouteSchema (): FastifySchema {
+  return {
+    summary: 'Revoke a token',
+    description: 'OAuth 2.0 token revocation (RFC 7009). Revokes a refresh token with every token of its family, or an access token. ' +
+      'Unknown, invalid and expired tokens are answered 200 too. Client credentials go in the form or in an `Authorization: Basic` header, as at the token endpoint.',
+    security: [],
+    consumes: ['application/x-www-form-urlencoded'],
+    body: {
+      type: 'object',
+      properties: {
+        token: { type: 'string', description: 'The refresh or access token to revoke' },
+        token_type_hint: { type: 'string', enum: ['refresh_token', 'access_token'], description: 'Optional; the server recognises the token type itself' },
+        client_id: { type: 'string' },
+        client_secret: { type: 'string', format: 'password' }
+      },
+      required: ['token']
+    },
+    response: {
+      200: { description: 'Revoked, or not a valid token (RFC 7009 §2.2); empty body', type: 'null' },
+      400: { description: 'Malformed request, token of another client, or access-token revocation not supported (RFC 7009 §2.2.1)', ...ERROR_BODY },
+      401: { description: 'Client authentication failed (RFC 6749 §5.2)', ...ERROR_BODY },
+      503: { description: 'The token store is unavailable; retry after the `Retry-After` seconds', ...ERROR_BODY }
+    }
+  } as FastifySchema
+}
+
+/**
+ * The revocation endpoint (RFC 7009) as an encapsulated plugin, with the token
+ * endpoint's form parsing, client authentication and error rendering.
+ */
+export function revokeEndpoint (config: RevokeEndpointConfig) {
+  return async function revokeEndpointPlugin (instance: FastifyInstance): Promise<void> {
+    useFormEndpoint(instance, config.bodyLimit, config.realm)
+
+    instance.post(config.url, {
+      schema: revokeRouteSchema(),
+      bodyLimit: config.bodyLimit,
+      validatorCompiler: documentationOnly
+    }, async function revokeToken (request, reply) {
+      const parameters = (request.body ?? Object.create(null)) as FormParameters
+      // RFC 7009 §2.1: the client authenticates as at the token endpoint
+      const client = authenticateClient(request.headers.authorization, parameters, config.clients, null)
+      const token = requireParameter(parameters, 'token')
+      await config.revoker.revoke(token, client)
+      // RFC 7009 §2.2: 200, and the body is ignored
+      return reply.code(200).send()
+    })
+  }
+}

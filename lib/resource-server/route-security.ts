@@ -1,0 +1,141 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
+import { InsufficientScopeError, InvalidOptionError, MissingCredentialsError, isCatalogueError } from '../errors.js'
+import { authenticateRequest, combineRequirements, compileRequirement, isSecurityRequirement, refuseSoleScheme, type CompiledRequirement } from './requirements.js'
+import { isPromiseLike } from '../util/promise-like.js'
+import { hasAllScopes } from '../protocol/scopes.js'
+import type { Authentication, SecurityRequirement, SecurityScheme } from '../schemes/security-scheme.js'
+
+const kContextSecurity = Symbol('fastify-oauth2-password.contextSecurity')
+
+interface SecurityContext {
+  [kContextSecurity]?: SecurityRequirement[]
+}
+
+/** What the route-security hook needs from the plugin. */
+export interface RouteSecurityConfig {
+  readonly schemes: ReadonlyMap<string, SecurityScheme>
+  /** Plugin-level default for routes that declare nothing. */
+  readonly defaultSecurity: readonly SecurityRequirement[] | undefined
+  /** Adds the documentation of a protected route (401/403 answers) to its schema. */
+  readonly document: (routeOptions: RouteOptions, requirement: CompiledRequirement) => void
+}
+
+/**
+ * Declares a requirement for every route registered later in this encapsulation
+ * context and its children; it combines with the routes' own (scopes accumulate).
+ */
+export function requireSecurity (this: FastifyInstance, requirement: SecurityRequirement | SecurityRequirement[]): void {
+  const requirements = Array.isArray(requirement) ? requirement : [requirement]
+  if (requirements.length === 0 || !requirements.every(isSecurityRequirement)) {
+    throw new InvalidOptionError('requireSecurity()', 'takes a non-empty array of { schemeName: [scopes] } objects')
+  }
+  const context = this as FastifyInstance & SecurityContext
+  const inherited = context[kContextSecurity]
+  context[kContextSecurity] = inherited === undefined ? [...requirements] : combineRequirements(inherited, requirements)
+}
+
+function declaredSecurity (routeOptions: RouteOptions): SecurityRequirement[] | undefined {
+  const declared = (routeOptions.schema as { security?: unknown } | undefined)?.security
+  if (declared === undefined) return undefined
+  if (!Array.isArray(declared) || !declared.every(isSecurityRequirement)) {
+    throw new InvalidOptionError(`schema.security of ${routeOptions.method} ${routeOptions.url}`, 'must be an array of { schemeName: [scopes] } objects')
+  }
+  return declared
+}
+
+/** The route's effective requirement: its own (or the default), combined with its contexts'. */
+function effectiveSecurity (context: SecurityRequirement[] | undefined, routeOptions: RouteOptions, config: RouteSecurityConfig): SecurityRequirement[] | undefined {
+  const hidden = (routeOptions.schema as { hide?: unknown } | undefined)?.hide === true
+  // Hidden routes (Swagger UI's own assets among them) are outside the document, so outside its default too
+  const own = declaredSecurity(routeOptions) ?? (hidden ? undefined : config.defaultSecurity?.map((entry) => ({ ...entry })))
+  if (context === undefined) return own
+  // `security: []` opts out of the plugin default only: a context's requirement always holds
+  return own === undefined || own.length === 0 ? context : combineRequirements(context, own)
+}
+
+// Custom error handlers may not apply error.headers: put the challenges on the reply too
+function challengeOnReply (reply: FastifyReply, error: unknown): void {
+  const headers = (error as { headers?: Record<string, string | string[]> }).headers
+  if (headers !== undefined) reply.headers(headers)
+}
+
+function enforceAny (requirement: CompiledRequirement) {
+  return async function requireRouteSecurity (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    try {
+      const [primary] = await authenticateRequest(request, requirement)
+      request.auth = primary ?? null
+    } catch (error) {
+      challengeOnReply(reply, error)
+      throw error
+    }
+  }
+}
+
+/**
+ * The common case, one scheme: a callback hook that stays synchronous when the
+ * scheme is (a cached token, an in-memory user store), so admitting a request
+ * costs no promise and no search over alternatives.
+ */
+function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, scopes: readonly string[]) {
+  function refuse (reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
+    if (!isCatalogueError(error)) {
+      done(error as Error)
+      return
+    }
+    const refusal = refuseSoleScheme(requirement, error)
+    challengeOnReply(reply, refusal)
+    done(refusal)
+  }
+
+  function admit (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, auth: Authentication | null): void {
+    if (auth === null) {
+      refuse(reply, done, new MissingCredentialsError())
+    } else if (!hasAllScopes(scopes, auth.scopes)) {
+      refuse(reply, done, new InsufficientScopeError())
+    } else {
+      request.auth = auth
+      done()
+    }
+  }
+
+  return function requireSoleScheme (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    let outcome: ReturnType<SecurityScheme['authenticate']>
+    try {
+      outcome = scheme.authenticate(request)
+    } catch (error) {
+      refuse(reply, done, error)
+      return
+    }
+    if (isPromiseLike(outcome)) {
+      Promise.resolve(outcome).then((auth) => admit(request, reply, done, auth), (error: unknown) => refuse(reply, done, error))
+    } else {
+      admit(request, reply, done, outcome)
+    }
+  }
+}
+
+function enforce (requirement: CompiledRequirement) {
+  const alternative = requirement.alternatives.length === 1 && !requirement.anonymous ? requirement.alternatives[0] : undefined
+  const sole = alternative?.length === 1 ? alternative[0] : undefined
+  return sole === undefined ? enforceAny(requirement) : enforceSole(requirement, sole.scheme, sole.scopes)
+}
+
+/**
+ * The onRoute hook: reads each route's requirement, checks it against the schemes
+ * at startup, writes it into the route schema (so the OpenAPI document shows exactly
+ * what runs) and installs the onRequest hook that enforces it.
+ */
+export function routeSecurity (config: RouteSecurityConfig) {
+  return function securityOnRoute (this: FastifyInstance, routeOptions: RouteOptions): void {
+    const security = effectiveSecurity((this as FastifyInstance & SecurityContext)[kContextSecurity], routeOptions, config)
+    if (security === undefined) return
+    const label = `${String(routeOptions.method)} ${routeOptions.url}`
+    const requirement = compileRequirement(security, config.schemes, label)
+    routeOptions.schema = { ...routeOptions.schema, security } as RouteOptions['schema']
+    if (requirement.alternatives.length === 0) return
+    config.document(routeOptions, requirement)
+    const existing = routeOptions.onRequest
+    const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
+    routeOptions.onRequest = [enforce(requirement), ...hooks]
+  }
+}

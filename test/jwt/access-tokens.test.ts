@@ -1,0 +1,175 @@
+import { Buffer } from 'node:buffer'
+import t, { type Test } from 'tap'
+import { createAccessTokens, type AccessTokenConfig } from '../../lib/jwt/access-tokens.js'
+
+const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long'
+const TTL = 1800
+const NOW_MS = 1_750_000_000_000
+const NOW = NOW_MS / 1000
+const JTI = /^[A-Za-z0-9_-]{22}$/
+
+function decodeSegment (token: string, index: number): unknown {
+  return JSON.parse(Buffer.from(token.split('.')[index] as string, 'base64url').toString('utf8'))
+}
+
+// One interception per test, moved by set(), so teardown restores the real clock
+function fakeClock (t: Test, ms: number): { set: (ms: number) => void } {
+  let now = ms
+  t.intercept(Date, 'now', { value: () => now })
+  return { set (ms) { now = ms } }
+}
+
+function configError (t: Test, config: Partial<AccessTokenConfig>, option: string): void {
+  t.throws(() => createAccessTokens({ secret: SECRET, ttlSeconds: TTL, ...config } as AccessTokenConfig), {
+    code: 'FST_OAUTH2_INVALID_OPTION',
+    message: new RegExp(`^Invalid option ${option.replace(/[[\].]/g, '\\$&')}: `)
+  }, option)
+}
+
+t.test('round trip: sign then verify returns every claim', async (t) => {
+  fakeClock(t, NOW_MS)
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: TTL })
+  const { token, expiresIn, claims } = tokens.sign('johndoe', ['me', 'items'])
+
+  t.equal(token.split('.').length, 3)
+  t.same(decodeSegment(token, 0), { alg: 'HS256', typ: 'at+jwt' }, 'RFC 9068 §2.1 header, no kid for a shared secret')
+  t.equal(expiresIn, TTL)
+  t.match(claims, { sub: 'johndoe', scope: 'me items', iat: NOW, exp: NOW + TTL, jti: JTI })
+  t.same(Object.keys(claims).sort(), ['exp', 'iat', 'jti', 'scope', 'sub'], 'no iss, aud or client_id unless configured or given')
+  t.same(decodeSegment(token, 1), claims, 'the token carries exactly the returned claims')
+
+  const verified = tokens.verify(token)
+  t.same(verified, claims)
+  t.ok(Object.isFrozen(verified), 'verified claims are frozen')
+  t.equal(tokens.jwks, null, 'no JWKS for a shared secret')
+})
+
+t.test('jti is random, 128 bits, base64url', async (t) => {
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: TTL })
+  const jtis = new Set(Array.from({ length: 50 }, () => tokens.sign('u', []).claims.jti))
+  t.equal(jtis.size, 50)
+  for (const jti of jtis) t.match(jti, JTI)
+})
+
+t.test('scope is space-delimited; no scopes gives an empty scope', async (t) => {
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: TTL })
+  t.equal(tokens.verify(tokens.sign('u', []).token).scope, '')
+  t.equal(tokens.verify(tokens.sign('u', ['a:read', 'b']).token).scope, 'a:read b')
+})
+
+t.test('iss and aud are set when configured, and checked', async (t) => {
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: TTL, issuer: 'https://auth.example', audience: 'https://api.example' })
+  const { token, claims } = tokens.sign('u', ['me'])
+  t.equal(claims.iss, 'https://auth.example')
+  t.equal(claims.aud, 'https://api.example')
+  t.same(tokens.verify(token), claims)
+
+  const many = createAccessTokens({ secret: SECRET, ttlSeconds: TTL, audience: ['https://a.example', 'https://b.example'] })
+  const signed = many.sign('u', [])
+  t.same(signed.claims.aud, ['https://a.example', 'https://b.example'])
+  t.same(many.verify(signed.token).aud, ['https://a.example', 'https://b.example'])
+
+  const onlyB = createAccessTokens({ secret: SECRET, ttlSeconds: TTL, audience: 'https://b.example' })
+  t.equal(onlyB.verify(signed.token).sub, 'u', 'one matching audience is enough')
+})
+
+t.test('client_id and extra claims', async (t) => {
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: TTL })
+  const { token, claims } = tokens.sign('u', ['me'], { clientId: 'swagger-ui', claims: { tenant: 't1', roles: ['admin'], profile: { name: 'J' }, note: null } })
+  t.equal(claims.client_id, 'swagger-ui')
+  const verified = tokens.verify(token)
+  t.match(verified, { client_id: 'swagger-ui', tenant: 't1', roles: ['admin'], profile: { name: 'J' }, note: null })
+  t.ok(Object.isFrozen(verified.roles), 'nested values are frozen too')
+  t.ok(Object.isFrozen(verified.profile))
+})
+
+t.test('sign refuses bad arguments', async (t) => {
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: TTL })
+  const invalid = { code: 'FST_OAUTH2_INVALID_OPTION' }
+  t.throws(() => tokens.sign('', []), { ...invalid, message: /subject/ })
+  t.throws(() => tokens.sign(42 as unknown as string, []), { ...invalid, message: /subject/ })
+  t.throws(() => tokens.sign('u', 'me' as unknown as string[]), { ...invalid, message: /scopes/ })
+  t.throws(() => tokens.sign('u', ['me items']), { ...invalid, message: /scopes/ }, 'a space would smuggle a second scope')
+  t.throws(() => tokens.sign('u', [7 as unknown as string]), { ...invalid, message: /scopes/ })
+  t.throws(() => tokens.sign('u', [], { clientId: '' }), { ...invalid, message: /clientId/ })
+  t.throws(() => tokens.sign('u', [], { claims: [] as unknown as Record<string, unknown> }), { ...invalid, message: /claims/ })
+  for (const reserved of ['sub', 'scope', 'exp', 'iat', 'nbf', 'jti', 'iss', 'aud', 'client_id']) {
+    t.throws(() => tokens.sign('u', [], { claims: { [reserved]: 'x' } }), { ...invalid, message: /reserved claim/ }, reserved)
+  }
+})
+
+t.test('TTL: a token is valid until its exp, then expired', async (t) => {
+  const clock = fakeClock(t, NOW_MS)
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: 60, cacheSize: 0 })
+  const { token, claims } = tokens.sign('u', [])
+  t.equal(claims.exp, NOW + 60)
+  clock.set((NOW + 60) * 1000)
+  t.equal(tokens.verify(token).sub, 'u', 'still valid at exp')
+  clock.set((NOW + 60) * 1000 + 1)
+  t.throws(() => tokens.verify(token), { code: 'FST_OAUTH2_INVALID_TOKEN', statusCode: 401, message: 'The access token expired' })
+})
+
+t.test('the verified-token cache answers repeats and still expires at exp', async (t) => {
+  const clock = fakeClock(t, NOW_MS)
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: 60 })
+  const { token } = tokens.sign('u', [])
+  const first = tokens.verify(token)
+  t.equal(tokens.verify(token), first, 'a repeat is served from the cache (same frozen object)')
+  clock.set((NOW + 60) * 1000)
+  t.equal(tokens.verify(token), first, 'still cached at exp')
+  clock.set((NOW + 60) * 1000 + 1)
+  t.throws(() => tokens.verify(token), { message: 'The access token expired' }, 'a cached token expires at its exp')
+})
+
+t.test('cacheSize 0 disables the cache', async (t) => {
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: 60, cacheSize: 0 })
+  const { token } = tokens.sign('u', [])
+  const first = tokens.verify(token)
+  const second = tokens.verify(token)
+  t.not(second, first)
+  t.same(second, first)
+})
+
+t.test('clock tolerance forgives a little skew on exp, and no more', async (t) => {
+  const clock = fakeClock(t, NOW_MS)
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: 60, clockToleranceSeconds: 5 })
+  const { token } = tokens.sign('u', [])
+  clock.set((NOW + 65) * 1000)
+  t.equal(tokens.verify(token).sub, 'u')
+  clock.set((NOW + 65) * 1000 + 1)
+  t.throws(() => tokens.verify(token), { message: 'The access token expired' })
+})
+
+t.test('a secret may be a Buffer, and HS384/HS512 may be listed (the first signs)', async (t) => {
+  const hs512 = createAccessTokens({ secret: Buffer.alloc(64, 7), algorithms: ['HS512', 'HS256'], ttlSeconds: TTL })
+  const { token } = hs512.sign('u', [])
+  t.same(decodeSegment(token, 0), { alg: 'HS512', typ: 'at+jwt' })
+  t.equal(hs512.verify(token).sub, 'u')
+
+  const hs256 = createAccessTokens({ secret: Buffer.alloc(64, 7), ttlSeconds: TTL })
+  t.equal(createAccessTokens({ secret: Buffer.alloc(64, 7), algorithms: ['HS256', 'HS512'], ttlSeconds: TTL }).verify(hs256.sign('u', []).token).sub, 'u')
+})
+
+t.test('configuration errors name the option', async (t) => {
+  configError(t, { ttlSeconds: 0 }, 'ttlSeconds')
+  configError(t, { ttlSeconds: 1.5 }, 'ttlSeconds')
+  configError(t, { ttlSeconds: '30m' as unknown as number }, 'ttlSeconds')
+  configError(t, { issuer: '' }, 'issuer')
+  configError(t, { issuer: 5 as unknown as string }, 'issuer')
+  configError(t, { audience: '' }, 'audience')
+  configError(t, { audience: [] }, 'audience')
+  configError(t, { audience: ['a', ''] }, 'audience')
+  configError(t, { audience: 5 as unknown as string }, 'audience')
+  configError(t, { clockToleranceSeconds: -1 }, 'clockToleranceSeconds')
+  configError(t, { clockToleranceSeconds: Infinity }, 'clockToleranceSeconds')
+  configError(t, { clockToleranceSeconds: '5s' as unknown as number }, 'clockToleranceSeconds')
+  configError(t, { cacheSize: -1 }, 'cacheSize')
+  configError(t, { cacheSize: 1.5 }, 'cacheSize')
+  configError(t, { cacheSize: '10' as unknown as number }, 'cacheSize')
+})
+
+t.test('verify refuses non-string input', async (t) => {
+  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: TTL })
+  t.throws(() => tokens.verify(undefined as unknown as string), { code: 'FST_OAUTH2_INVALID_TOKEN', message: 'The access token is invalid' })
+  t.throws(() => tokens.verify(Buffer.from('x') as unknown as string), { code: 'FST_OAUTH2_INVALID_TOKEN' })
+})
