@@ -30,16 +30,17 @@ export const TokenStoreFullError = createError('FST_OAUTH2_TOKEN_STORE_FULL', 'T
 // Token endpoint errors: RFC 6749 §5.2 (and RFC 7009 §2.2.1 for /revoke).
 // ---------------------------------------------------------------------------
 
-/** The `error` values a token or revocation endpoint answers with. */
-export type OAuth2ErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'unsupported_token_type'
-  | 'temporarily_unavailable'
+/**
+ * The `error` values a token endpoint answers with (RFC 6749 §5.2, and
+ * `temporarily_unavailable` of §4.1.2.1 for a 503), in the RFC's order.
+ */
+export const TOKEN_ERROR_CODES = [
+  'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client',
+  'unsupported_grant_type', 'invalid_scope', 'temporarily_unavailable'
+] as const
+
+/** The `error` values a token or revocation endpoint answers with (RFC 7009 §2.2.1 adds `unsupported_token_type`). */
+export type OAuth2ErrorCode = typeof TOKEN_ERROR_CODES[number] | 'unsupported_token_type'
 
 /** An error the token endpoint renders as `{ error, error_description }`. */
 export interface OAuth2Error extends FastifyError {
@@ -81,7 +82,10 @@ export const TemporarilyUnavailableError = oauth2Error('FST_OAUTH2_TEMPORARILY_U
 // ---------------------------------------------------------------------------
 
 /** The `error` values of a bearer challenge (RFC 6750 §3.1). */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+export const BEARER_ERROR_CODES = ['invalid_request', 'invalid_token', 'insufficient_scope'] as const
+
+/** The `error` values of a bearer challenge (RFC 6750 §3.1). */
+export type BearerErrorCode = typeof BEARER_ERROR_CODES[number]
 
 /** An error raised while authenticating a request to a protected route. */
 export interface AuthenticationError extends FastifyError {
@@ -109,6 +113,24 @@ export const InsufficientScopeError = authError('FST_OAUTH2_INSUFFICIENT_SCOPE',
 export const AuthenticationUnavailableError = authError('FST_OAUTH2_AUTHENTICATION_UNAVAILABLE', 503, 'Authentication is temporarily unavailable')
 /** HTTP Digest: the response was right but its nonce expired or its nonce-count was used before (RFC 7616 §3.3 `stale=true`). */
 export const StaleNonceError = authError('FST_OAUTH2_STALE_NONCE', 401, 'The nonce is stale: retry with the new one')
+
+/** Response headers a refusal carries: `WWW-Authenticate` (one or several challenges), `Retry-After`. */
+export type RefusalHeaders = Readonly<Record<string, string | readonly string[]>>
+
+/**
+ * The one place a refusal's headers are set: merges `headers` into `error.headers`
+ * (kept out of enumeration, so they never show in a serialized body or log line) and
+ * returns the error. Fastify's error handler, the token endpoint's renderer and the
+ * plugin's onError hook all send `error.headers` as they are.
+ *
+ * @example
+ * throw withRefusalHeaders(new TemporarilyUnavailableError('retry later'), { 'retry-after': '1' })
+ */
+export function withRefusalHeaders<E extends Error> (error: E, headers: RefusalHeaders): E {
+  const existing = (error as { headers?: RefusalHeaders }).headers
+  Object.defineProperty(error, 'headers', { value: { ...existing, ...headers }, enumerable: false, writable: true, configurable: true })
+  return error
+}
 
 /** Reads the RFC `error` value of any error from this catalogue. */
 export function protocolErrorCode (err: Error): string | undefined {

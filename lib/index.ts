@@ -23,7 +23,7 @@ import { memoryTokenStore } from './stores/memory.js'
 import type { TokenStore } from './stores/token-store.js'
 import { createRefreshTokens, type RefreshTokens } from './tokens/refresh-tokens.js'
 import { createRevocation, type Revocation } from './tokens/revocation.js'
-import { createTokenIssuer, type IssueTokens } from './tokens/token-response.js'
+import { createTokenResponder, type IssueTokens } from './tokens/token-response.js'
 import { createTokenRevoker, type TokenRevoker } from './tokens/token-revoker.js'
 
 function buildAccessTokens (options: ResolvedOptions): AccessTokens {
@@ -67,7 +67,7 @@ function buildTokenServices (fastify: FastifyInstance, options: ResolvedOptions,
   return {
     refreshTokens,
     revocation,
-    issue: createTokenIssuer(accessTokens, refreshTokens),
+    issue: createTokenResponder(accessTokens, refreshTokens),
     revoker: createTokenRevoker({ refreshTokens, revocation, accessTokens })
   }
 }

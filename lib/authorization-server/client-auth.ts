@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import { InvalidClientError, InvalidRequestError, UnauthorizedClientError } from '../errors.js'
 import { isBasicAuthorization, parseBasicCredentials } from '../protocol/basic-credentials.js'
-import type { FormParameters } from '../protocol/form-body.js'
+import { sha256 } from '../util/sha256.js'
+import { decodeFormComponent, type FormParameters } from '../protocol/form-body.js'
 
 /** A registered client: confidential when it has a secret, public otherwise. */
 export interface ClientRegistration {
@@ -18,10 +19,6 @@ export type ClientRegistry = Readonly<Record<string, ClientRegistration>>
 export type AuthenticatedClient = { readonly id: string } | null
 
 interface PresentedClient { id: string, secret: string | undefined, viaHeader: boolean }
-
-function decodeFormComponent (value: string): string {
-  return decodeURIComponent(value.replaceAll('+', ' '))
-}
 
 /**
  * RFC 6749 §5.2: invalid_client is 401 with a challenge when the client tried the
@@ -62,13 +59,9 @@ function presentedClient (authorization: string | undefined, parameters: FormPar
   return client
 }
 
-function digest (value: string): Buffer {
-  return createHash('sha256').update(value).digest()
-}
-
 /** Constant-time string equality: compares fixed-length digests, so neither content nor length leaks. */
 export function secretsEqual (presented: string, expected: string): boolean {
-  return timingSafeEqual(digest(presented), digest(expected))
+  return timingSafeEqual(sha256(presented), sha256(expected))
 }
 
 /**

@@ -14,7 +14,7 @@ export interface RevokeEndpointConfig {
   readonly revoker: TokenRevoker
 }
 
-const ERROR_BODY = {
+const OAUTH2_ERROR_BODY = {
   type: 'object',
   properties: { error: { type: 'string' }, error_description: { type: 'string' } },
   required: ['error']
@@ -40,9 +40,9 @@ function revokeRouteSchema (): FastifySchema {
     },
     response: {
       200: { description: 'Revoked, or not a valid token (RFC 7009 §2.2); empty body', type: 'null' },
-      400: { description: 'Malformed request, token of another client, or access-token revocation not supported (RFC 7009 §2.2.1)', ...ERROR_BODY },
-      401: { description: 'Client authentication failed (RFC 6749 §5.2)', ...ERROR_BODY },
-      503: { description: 'The token store is unavailable; retry after the `Retry-After` seconds', ...ERROR_BODY }
+      400: { description: 'Malformed request, token of another client, or access-token revocation not supported (RFC 7009 §2.2.1)', ...OAUTH2_ERROR_BODY },
+      401: { description: 'Client authentication failed (RFC 6749 §5.2)', ...OAUTH2_ERROR_BODY },
+      503: { description: 'The token store is unavailable; retry after the `Retry-After` seconds', ...OAUTH2_ERROR_BODY }
     }
   } as FastifySchema
 }

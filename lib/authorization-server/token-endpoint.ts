@@ -7,7 +7,8 @@ import {
   UnsupportedGrantTypeError,
   isCatalogueError,
   protocolErrorCode,
-  type OAuth2Error
+  type OAuth2Error,
+  withRefusalHeaders
 } from '../errors.js'
 import { parseFormBody, type FormParameters } from '../protocol/form-body.js'
 import type { GrantHandler } from './grants/grant.js'
@@ -63,7 +64,7 @@ function renderTokenError (realm: string, error: FastifyError, request: FastifyR
     return
   }
   // RFC 6749 §5.2: a 401 invalid_client carries a challenge for the scheme the client used
-  if (oauth2.error === 'invalid_client' && oauth2.statusCode === 401) reply.header('www-authenticate', formatChallenge('Basic', { realm, charset: 'UTF-8' }))
+  if (oauth2.error === 'invalid_client' && oauth2.statusCode === 401) withRefusalHeaders(oauth2, { 'www-authenticate': formatChallenge('Basic', { realm, charset: 'UTF-8' }) })
   if (oauth2.headers !== undefined) reply.headers(oauth2.headers)
   reply.code(oauth2.statusCode ?? 400).send({ error: oauth2.error, error_description: oauth2.message })
 }

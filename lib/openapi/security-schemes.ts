@@ -9,7 +9,7 @@ import type { OAuthFlowObject, SecurityScheme, SecuritySchemeObject } from '../s
  * one requires nothing and lets other properties through: an app's own error
  * handler (FastAPI-style `{ detail }`) is sent as it built it, never turned into a 500.
  */
-const ERROR_BODY = {
+const FASTIFY_ERROR_BODY = {
   type: 'object',
   properties: {
     statusCode: { type: 'integer', description: 'The HTTP status code' },
@@ -42,10 +42,10 @@ export function documentProtectedRoute (routeOptions: RouteOptions, requirement:
   const schema = routeOptions.schema as FastifySchema & { response?: ResponseMap }
   const response: ResponseMap = { ...schema.response }
   // RFC 6750 §3.1: invalid_request is answered with 400
-  response['400'] ??= { description: 'Malformed request or credentials (RFC 6750 §3.1 `invalid_request`)', headers: CHALLENGE_HEADER, ...ERROR_BODY }
-  response['401'] ??= { description: 'Missing or invalid credentials (RFC 6750 §3.1 `invalid_token`)', headers: CHALLENGE_HEADER, ...ERROR_BODY }
+  response['400'] ??= { description: 'Malformed request or credentials (RFC 6750 §3.1 `invalid_request`)', headers: CHALLENGE_HEADER, ...FASTIFY_ERROR_BODY }
+  response['401'] ??= { description: 'Missing or invalid credentials (RFC 6750 §3.1 `invalid_token`)', headers: CHALLENGE_HEADER, ...FASTIFY_ERROR_BODY }
   if (requiresScopes(requirement)) {
-    response['403'] ??= { description: 'The credentials lack a required scope (RFC 6750 §3.1 `insufficient_scope`)', headers: CHALLENGE_HEADER, ...ERROR_BODY }
+    response['403'] ??= { description: 'The credentials lack a required scope (RFC 6750 §3.1 `insufficient_scope`)', headers: CHALLENGE_HEADER, ...FASTIFY_ERROR_BODY }
   }
   routeOptions.schema = { ...schema, response }
 }

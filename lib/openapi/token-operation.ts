@@ -1,10 +1,5 @@
 import type { FastifySchema } from 'fastify'
-
-/** RFC 6749 §5.2 error codes, as the token endpoint answers them. */
-const TOKEN_ERROR_CODES = [
-  'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client',
-  'unsupported_grant_type', 'invalid_scope', 'temporarily_unavailable'
-] as const
+import { TOKEN_ERROR_CODES } from '../errors.js'
 
 type TokenErrorCode = typeof TOKEN_ERROR_CODES[number]
 

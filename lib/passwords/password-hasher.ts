@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { ConcurrencyGate, GateFullError } from '../util/concurrency-gate.js'
-import { type OAuth2Error, PasswordTooLongError, TemporarilyUnavailableError } from '../errors.js'
+import { type OAuth2Error, PasswordTooLongError, TemporarilyUnavailableError, withRefusalHeaders } from '../errors.js'
 import {
   assertBcryptCost,
   BCRYPT_MAX_PASSWORD_BYTES,
@@ -89,10 +89,8 @@ function defaultMaxConcurrent (): number {
 const QUEUE_PER_SLOT = 32
 
 function unavailable (retryAfterSeconds: number): OAuth2Error {
-  const error = new TemporarilyUnavailableError('Too many login attempts in progress, retry later') as OAuth2Error
-  // RFC 9110 §10.2.3: Retry-After as delay-seconds.
-  error.headers = { 'retry-after': String(retryAfterSeconds) }
-  return error
+  // RFC 9110 §10.2.3: Retry-After as delay-seconds
+  return withRefusalHeaders(new TemporarilyUnavailableError('Too many login attempts in progress, retry later') as OAuth2Error, { 'retry-after': String(retryAfterSeconds) })
 }
 
 async function throughGate<T> (gate: ConcurrencyGate, job: () => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { MalformedCredentialsError } from '../errors.js'
+import { cookieValues } from './cookies.js'
 
 /** Where a bearer token may come from besides the Authorization header. */
 export interface BearerTokenLocations {
@@ -38,20 +39,6 @@ function fromQuery (request: FastifyRequest, name: string): string | null {
   return value
 }
 
-function fromCookie (cookieHeader: string | undefined, name: string): string | null {
-  if (cookieHeader === undefined) return null
-  // RFC 6265 §4.2.1: cookie-string = cookie-pair *( ";" SP cookie-pair )
-  for (const pair of cookieHeader.split(';')) {
-    const separator = pair.indexOf('=')
-    if (separator !== -1 && pair.slice(0, separator).trim() === name) {
-      const value = pair.slice(separator + 1).trim()
-      // The browser sends cookies unasked: an unusable one counts as absent rather than refusing the request
-      return value.length <= MAX_TOKEN_LENGTH && B64TOKEN.test(value) ? value : null
-    }
-  }
-  return null
-}
-
 /**
  * Finds the bearer token of a request: the Authorization header always, the
  * query parameter and the cookie only when configured. Returns `null` when there
@@ -66,5 +53,11 @@ export function extractBearerToken (request: FastifyRequest, locations: BearerTo
   if (header !== null && query !== null) throw new MalformedCredentialsError('The access token was sent by more than one method')
   const explicit = header ?? query
   if (explicit !== null || locations.cookie === false) return explicit
-  return fromCookie(request.headers.cookie, locations.cookie)
+  return fromCookie(cookieValues(request.headers.cookie, locations.cookie))
+}
+
+function fromCookie (values: readonly string[]): string | null {
+  const value = values[0]
+  // The browser sends cookies unasked: an unusable one counts as absent rather than refusing the request
+  return value !== undefined && value.length <= MAX_TOKEN_LENGTH && B64TOKEN.test(value) ? value : null
 }

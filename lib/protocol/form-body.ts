@@ -16,8 +16,12 @@ const KNOWN_PARAMETERS = new Set([
 // different raw passwords the same string, so invalid bytes are refused instead
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
-function decodeComponent (value: string): string {
-  // WHATWG urlencoded: '+' is a space; decodeURIComponent throws on bad escapes and invalid UTF-8
+/**
+ * Decodes one `application/x-www-form-urlencoded` name or value (WHATWG URL §5.1):
+ * `+` is a space. Throws `URIError` on a bad escape or invalid UTF-8.
+ */
+export function decodeFormComponent (value: string): string {
+  // decodeURIComponent throws on bad escapes and invalid UTF-8, where a lossy decode would merge distinct inputs
   return decodeURIComponent(value.replaceAll('+', ' '))
 }
 
@@ -45,8 +49,8 @@ export function parseFormBody (body: string | Uint8Array): FormParameters {
     let name: string
     let value: string
     try {
-      name = decodeComponent(separator === -1 ? pair : pair.slice(0, separator))
-      value = separator === -1 ? '' : decodeComponent(pair.slice(separator + 1))
+      name = decodeFormComponent(separator === -1 ? pair : pair.slice(0, separator))
+      value = separator === -1 ? '' : decodeFormComponent(pair.slice(separator + 1))
     } catch {
       throw new InvalidRequestError('The request body is not valid form encoding')
     }

@@ -5,7 +5,8 @@ import {
   MissingCredentialsError,
   UnknownSchemeError,
   UnknownScopeError,
-  type AuthenticationError
+  type AuthenticationError,
+  withRefusalHeaders
 } from '../errors.js'
 import { missingScopes } from '../protocol/scopes.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from '../schemes/security-scheme.js'
@@ -163,10 +164,8 @@ export function refuseSoleScheme (requirement: CompiledRequirement, error: Authe
 export function withChallenges (error: AuthenticationError, values: ReadonlyArray<string | readonly string[]>): AuthenticationError {
   const flat = values.flat()
   const header = flat.length === 1 ? flat[0] : flat
-  // Keep the headers the error already has (Retry-After of a 503)
-  const existing = (error as { headers?: Record<string, unknown> }).headers
-  Object.defineProperty(error, 'headers', { value: { ...existing, 'www-authenticate': header }, enumerable: false, writable: true })
-  return error
+  // Merged with the headers the error already has (Retry-After of a 503)
+  return withRefusalHeaders(error, { 'www-authenticate': header })
 }
 
 /**

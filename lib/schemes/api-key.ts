@@ -4,6 +4,7 @@ import { InvalidCredentialsError, InvalidOptionError, MalformedCredentialsError,
 import type { SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText, requiredFunction } from './scheme-options.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
+import { cookieValues } from '../protocol/cookies.js'
 
 /** Where an API key travels (OpenAPI `in`). */
 export type ApiKeyLocation = 'header' | 'query' | 'cookie'
@@ -57,20 +58,12 @@ function fromQuery (request: FastifyRequest, name: string): string | undefined {
 }
 
 function fromCookie (request: FastifyRequest, name: string): string | undefined {
-  const header = request.headers.cookie
-  if (header === undefined) return undefined
-  let found: string | undefined
-  // RFC 6265 §4.2.1: cookie-string = cookie-pair *( ";" SP cookie-pair )
-  for (const pair of header.split(';')) {
-    const separator = pair.indexOf('=')
-    if (separator === -1 || pair.slice(0, separator).trim() !== name) continue
-    // Two cookies of the same name (set for different paths) are ambiguous
-    if (found !== undefined) return AMBIGUOUS
-    found = pair.slice(separator + 1).trim()
-    // RFC 6265 §4.1.1: cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )
-    if (found.length >= 2 && found.startsWith('"') && found.endsWith('"')) found = found.slice(1, -1)
-  }
-  return found
+  const values = cookieValues(request.headers.cookie, name)
+  // Two cookies of the same name (set for different paths) are ambiguous
+  if (values.length > 1) return AMBIGUOUS
+  const value = values[0]
+  // RFC 6265 §4.1.1: cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE )
+  return value !== undefined && value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value
 }
 
 const EXTRACT: Readonly<Record<ApiKeyLocation, (request: FastifyRequest, name: string) => string | undefined>> = {

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { extractBearerToken, type BearerTokenLocations } from '../protocol/bearer-token.js'
 import { formatChallenge } from '../protocol/challenge.js'
-import { InvalidTokenError, protocolErrorCode, type AuthenticationError } from '../errors.js'
+import { BEARER_ERROR_CODES, InvalidTokenError, protocolErrorCode, type AuthenticationError } from '../errors.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
 
 /** What a bearer token proved: who it stands for and what it grants. */
@@ -31,7 +31,7 @@ export interface BearerSchemeConfig {
 // RFC 6750 §2.1 only: the query and cookie forms belong to the password flow's own option
 const HEADER_ONLY: BearerTokenLocations = { query: false, cookie: false }
 // RFC 6750 §3.1: the error codes a Bearer challenge may carry (a 503's "temporarily_unavailable" is not one)
-const BEARER_ERRORS: ReadonlySet<string | undefined> = new Set(['invalid_request', 'invalid_token', 'insufficient_scope'])
+const BEARER_ERRORS: ReadonlySet<string | undefined> = new Set(BEARER_ERROR_CODES)
 const NO_SCOPES: ReadonlySet<string> = new Set()
 
 /**

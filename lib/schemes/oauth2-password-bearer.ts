@@ -2,10 +2,10 @@ import type { FastifyRequest } from 'fastify'
 import type { AccessTokenClaims, ClaimsCheck } from '../jwt/access-token-claims.js'
 import type { AccessTokens } from '../jwt/access-tokens.js'
 import { extractBearerToken, type BearerTokenLocations } from '../protocol/bearer-token.js'
-import { formatChallenge } from '../protocol/challenge.js'
-import { InvalidTokenError, protocolErrorCode, type AuthenticationError } from '../errors.js'
+import { InvalidTokenError, type AuthenticationError } from '../errors.js'
 import { isPromiseLike } from '../util/promise-like.js'
 import { isDisabled, type CurrentUser, type UserStore } from '../types.js'
+import { bearerChallenge } from './bearer-scheme.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
 
 export interface OAuth2PasswordBearerConfig {
@@ -83,14 +83,7 @@ export function oauth2PasswordBearer (config: OAuth2PasswordBearerConfig): Secur
     },
     authenticate,
     challenge (error: AuthenticationError | null, requiredScopes: readonly string[]): string {
-      // RFC 6750 §3.1: no error code when the request carried no credentials
-      const code = error === null ? undefined : protocolErrorCode(error)
-      return formatChallenge('Bearer', {
-        realm: config.realm,
-        error: code,
-        error_description: code === undefined ? undefined : error?.message,
-        scope: code === 'insufficient_scope' ? requiredScopes.join(' ') : undefined
-      })
+      return bearerChallenge(config.realm, error, requiredScopes)
     }
   }
 }

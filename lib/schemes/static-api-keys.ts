@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
+import { sha256 } from '../util/sha256.js'
 
 /** The principal of a key given in a list to {@link staticApiKeys}: its position in that list. */
 export interface StaticKeyPrincipal {
@@ -12,10 +13,6 @@ export type StaticKeyVerifier<Principal> = (key: string) => Principal | null
 // A key must be worth guessing against: 16 characters of VCHAR (RFC 5234) at least
 const MIN_KEY_LENGTH = 16
 const KEY = /^[\x21-\x7E]+$/
-
-function digest (value: string): Buffer {
-  return createHash('sha256').update(value).digest()
-}
 
 function entriesOf (keys: unknown): Array<[string, unknown]> {
   if (Array.isArray(keys)) return keys.map((key, index) => [key as string, Object.freeze({ index })])
@@ -49,11 +46,11 @@ export function staticApiKeys (keys: readonly string[] | Readonly<Record<string,
     seen.add(key)
     if (principal === null || principal === undefined) throw new InvalidOptionError('staticApiKeys()', 'needs a principal for every key')
   }
-  const digests = entries.map(([key]) => digest(key))
+  const digests = entries.map(([key]) => sha256(key))
   const principals = entries.map(([, principal]) => principal)
 
   return function verifyStaticApiKey (key: string): unknown {
-    const presented = digest(key)
+    const presented = sha256(key)
     let found = -1
     for (let index = 0; index < digests.length; index++) {
       // Every digest is compared: no early exit on a match

@@ -121,7 +121,7 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     return entry !== undefined && entry.until > now && family.issuedAt < entry.at
   }
 
-  function revoke (familyId: string, now: number, retainUntil: number): void {
+  function dropFamily (familyId: string, now: number, retainUntil: number): void {
     families.delete(familyId)
     remember(revokedFamilies, familyId, now, retainUntil)
     notify()
@@ -157,12 +157,12 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     }
     if (request.reuseGrace > 0 && entry.previous === request.tokenHash && now < entry.rotatedAt + request.reuseGrace) return 'superseded'
     // RFC 9700 §4.14.2: a token of a known family that is not its current one was used twice: end the family
-    revoke(familyId, now, request.retainUntil)
+    dropFamily(familyId, now, request.retainUntil)
     return 'reused'
   }
 
   async function revokeFamily (familyId: string, now: number, retainUntil: number): Promise<void> {
-    revoke(familyId, now, retainUntil)
+    dropFamily(familyId, now, retainUntil)
   }
 
   async function revokeAccessToken (jti: string, now: number, retainUntil: number): Promise<void> {

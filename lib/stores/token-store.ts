@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { TemporarilyUnavailableError, type OAuth2Error } from '../errors.js'
+import { TemporarilyUnavailableError, withRefusalHeaders } from '../errors.js'
 
 /**
  * The server-side state of refresh tokens and revocations, behind one small
@@ -144,8 +144,7 @@ export async function callStore<T> (operation: () => Promise<T>, log: FastifyBas
     return await operation()
   } catch (err) {
     log.error({ err }, 'fastify-oauth2-password: token store unavailable')
-    const error = new TemporarilyUnavailableError('The token store is unavailable, retry later') as OAuth2Error
-    error.headers = { 'retry-after': RETRY_AFTER_SECONDS }
-    throw error
+    // RFC 9110 §10.2.3: Retry-After as delay-seconds
+    throw withRefusalHeaders(new TemporarilyUnavailableError('The token store is unavailable, retry later'), { 'retry-after': RETRY_AFTER_SECONDS })
   }
 }

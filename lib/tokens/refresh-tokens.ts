@@ -52,7 +52,7 @@ export interface RefreshTokens {
    */
   rotate (session: RefreshSession): Promise<IssuedRefreshToken>
   /** Revokes the family and, through its `sid`, its access tokens. */
-  revoke (family: RefreshTokenFamily): Promise<void>
+  revokeFamily (family: RefreshTokenFamily): Promise<void>
 }
 
 // The handle names the family; 128 random bits cannot be guessed
@@ -146,10 +146,10 @@ export function createRefreshTokens (config: RefreshTokensConfig): RefreshTokens
     throw new InvalidGrantError(INVALID_REFRESH_TOKEN)
   }
 
-  async function revoke (family: RefreshTokenFamily): Promise<void> {
+  async function revokeFamily (family: RefreshTokenFamily): Promise<void> {
     const now = Date.now()
     await callStore(() => store.revokeFamily(family.id, now, now + accessTokenLifetime), log)
   }
 
-  return { start, find, rotate, revoke }
+  return { start, find, rotate, revokeFamily }
 }

@@ -28,7 +28,7 @@ export type IssueTokens = (subject: TokenSubject, scopes: readonly string[], cli
  * with a refresh token when `refreshTokens` is given. Access tokens of a refresh-token
  * family carry its id as `sid`, so revoking the family revokes them too.
  */
-export function createTokenIssuer (accessTokens: AccessTokens, refreshTokens: RefreshTokens | null = null): IssueTokens {
+export function createTokenResponder (accessTokens: AccessTokens, refreshTokens: RefreshTokens | null = null): IssueTokens {
   return async function issueTokens (subject, scopes, clientId, refresh) {
     const session = refresh ?? (refreshTokens === null ? undefined : await refreshTokens.start(subject.id, clientId, scopes))
     const { token, expiresIn } = accessTokens.sign(subject.id, scopes, {

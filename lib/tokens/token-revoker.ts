@@ -52,7 +52,7 @@ export function createTokenRevoker (config: TokenRevokerConfig): TokenRevoker {
     // RFC 7009 §2.1: the server verifies that the token was issued to the client asking
     if (!issuedTo(client, session.family.clientId)) throw new InvalidRequestError(OTHER_CLIENT)
     // RFC 7009 §2.1: revoking a refresh token revokes the grant behind it, its access tokens included (by sid)
-    await tokens.revoke(session.family)
+    await tokens.revokeFamily(session.family)
   }
 
   async function revoke (token: string, client?: RevokingClient): Promise<void> {

@@ -38,7 +38,7 @@ export function refreshTokenGrant (config: RefreshTokenGrantConfig): GrantHandle
     if (!requested.every((scope) => original.includes(scope))) throw new InvalidScopeError('The requested scope exceeds the scope originally granted')
     const user = await config.users.findById(family.userId)
     if (user == null || isDisabled(user)) {
-      await config.refreshTokens.revoke(family)
+      await config.refreshTokens.revokeFamily(family)
       throw new InvalidGrantError(INVALID_REFRESH_TOKEN)
     }
     const allowed = currentScopes(user)

@@ -9,7 +9,7 @@ import type { FormParameters } from '../../../lib/protocol/form-body.js'
 import type { OAuth2PasswordOptions, UserAccount } from '../../../lib/index.js'
 import { createPasswordHasher, type PasswordHasher } from '../../../lib/passwords/password-hasher.js'
 import { hashPassword, verifyPassword } from '../../../lib/passwords/bcrypt.js'
-import { createTokenIssuer } from '../../../lib/tokens/token-response.js'
+import { createTokenResponder } from '../../../lib/tokens/token-response.js'
 import { buildApp, PASSWORD, postForm, seedUsers, type TestApp, type TestUser } from '../../helpers/build-app.js'
 
 // RFC 6749 §4.3: the resource owner password credentials grant. What the endpoint
@@ -68,7 +68,7 @@ function grantUnderTest (cost: number, onRehash?: (account: UserAccount, hash: s
     users: { findByUsername: (username) => users.get(username) ?? null },
     passwords: hasher,
     declaredScopes: new Set(['me', 'items']),
-    issueTokens: createTokenIssuer(createAccessTokens({ secret: SECRET, ttlSeconds: 60 })),
+    issueTokens: createTokenResponder(createAccessTokens({ secret: SECRET, ttlSeconds: 60 })),
     onRehash,
     log
   })
