@@ -28,9 +28,7 @@ import { createTokenRevoker, type TokenRevoker } from './tokens/token-revoker.js
 
 function buildAccessTokens (options: ResolvedOptions): AccessTokens {
   return createAccessTokens({
-    secret: options.secret,
-    keys: options.keys === undefined ? undefined : [...options.keys],
-    algorithms: options.algorithms === undefined ? undefined : [...options.algorithms],
+    keyMaterial: options.keyMaterial,
     ttlSeconds: options.accessTokenTtlSeconds,
     issuer: options.issuer,
     audience: options.audience,

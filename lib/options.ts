@@ -6,6 +6,7 @@ import type { SchemeFactory } from './schemes/scheme-factory.js'
 import type { CurrentUser, UserAccount, UserStore } from './types.js'
 import type { ClientRegistry } from './authorization-server/client-auth.js'
 import type { SigningKey } from './jwt/access-tokens.js'
+import { resolveSigningKeys, type KeyMaterial } from './jwt/signing-keys.js'
 import { TOKEN_STORE_METHODS, type TokenStore } from './stores/token-store.js'
 import { isRecord } from './util/is-record.js'
 import { isSecurityRequirement } from './resource-server/requirements.js'
@@ -85,9 +86,8 @@ export interface OAuth2PasswordOptions {
 
 /** Options after validation: complete, frozen, and the only thing the plugin reads. */
 export interface ResolvedOptions {
-  readonly secret: string | Buffer | undefined
-  readonly keys: readonly SigningKey[] | undefined
-  readonly algorithms: readonly string[] | undefined
+  /** The validated `secret` or `keys` with the `algorithms` allow-list. */
+  readonly keyMaterial: KeyMaterial
   readonly issuer: string | undefined
   readonly audience: string | string[] | undefined
   readonly tokenUrl: string
@@ -306,10 +306,7 @@ export function resolveOptions (raw: unknown): ResolvedOptions {
   if (!isRecord(raw)) fail('options', 'must be an object', raw)
   const schemeName = optionalString('schemeName', raw.schemeName, COMPONENT_NAME, DEFAULTS.schemeName)
   return Object.freeze({
-    // Key material (secret length, key types, algorithm allow-list) is validated by createAccessTokens()
-    secret: raw.secret as string | Buffer | undefined,
-    keys: raw.keys as SigningKey[] | undefined,
-    algorithms: raw.algorithms as string[] | undefined,
+    keyMaterial: resolveSigningKeys(raw.secret, raw.keys, raw.algorithms),
     issuer: resolveOptionalString('issuer', raw.issuer),
     audience: resolveAudience(raw.audience),
     tokenUrl: optionalString('tokenUrl', raw.tokenUrl, PATH, DEFAULTS.tokenUrl),

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import oauth2Password, { oauth2Password as namedExport, type OAuth2PasswordOptions } from '../lib/index.js'
-import { createAccessTokens } from '../lib/jwt/access-tokens.js'
+import { accessTokensWith } from './helpers/access-tokens.js'
 import { oauth2PasswordBearer } from '../lib/schemes/oauth2-password-bearer.js'
 import { buildApp, PASSWORD, postForm, SCOPES, SECRET, seedUsers } from './helpers/build-app.js'
 
@@ -72,7 +72,7 @@ t.test('app.oauth2.verifyAccessToken()', async (t) => {
   t.match(server.oauth2.verifyAccessToken(token), { sub: 'johndoe', scope: 'me items', jti: String })
   t.ok(Object.isFrozen(server.oauth2.verifyAccessToken(token)), 'claims are read-only')
 
-  const otherIssuer = createAccessTokens({ secret: 'another-secret-that-is-at-least-32-bytes', ttlSeconds: 60 })
+  const otherIssuer = accessTokensWith({ secret: 'another-secret-that-is-at-least-32-bytes', ttlSeconds: 60 })
   for (const bad of ['', 'not-a-jwt', otherIssuer.sign('johndoe', ['me']).token, `${token}x`]) {
     t.throws(() => server.oauth2.verifyAccessToken(bad), { code: 'FST_OAUTH2_INVALID_TOKEN', statusCode: 401, error: 'invalid_token' })
   }
@@ -127,7 +127,7 @@ t.test('app.oauth2.requirement(), schemeName and schemes', async (t) => {
       tokenUrl: () => '/token',
       refreshUrl: () => '/token',
       locations: { query: false, cookie: false },
-      accessTokens: createAccessTokens({ secret: SECRET, ttlSeconds: 60 }),
+      accessTokens: accessTokensWith({ secret: SECRET, ttlSeconds: 60 }),
       users: { findByUsername: () => null, findById: () => null },
       checks: []
     })

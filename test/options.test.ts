@@ -36,9 +36,7 @@ t.test('defaults: one complete, frozen set', async (t) => {
   const options = resolveOptions(base)
   t.ok(Object.isFrozen(options))
   t.same(options, {
-    secret: SECRET,
-    keys: undefined,
-    algorithms: undefined,
+    keyMaterial: { kind: 'secret', secret: Buffer.from(SECRET), algorithms: ['HS256'] },
     issuer: undefined,
     audience: undefined,
     tokenUrl: '/token',
@@ -175,6 +173,8 @@ t.test('every invalid option rejects register() naming it', async (t) => {
     [{ ...base, accessTokenTtl: true }, 'accessTokenTtl'],
     [{ ...base, clockTolerance: -1 }, 'clockTolerance'],
     [{ ...base, clockTolerance: '5 s' }, 'clockTolerance'],
+    [{ ...base, clockTolerance: Infinity }, 'clockTolerance'],
+    [{ ...base, accessTokenTtl: '30m ' }, 'accessTokenTtl'],
     // scopes
     [{ ...base, scopes: 'me' }, 'scopes'],
     [{ ...base, scopes: ['me'] }, 'scopes'],

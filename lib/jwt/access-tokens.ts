@@ -5,7 +5,7 @@ import { assertAccessTokenClaims, RESERVED_CLAIMS, type AccessTokenClaims } from
 import { InvalidOptionError, InvalidTokenError } from '../errors.js'
 import { jwks, type JsonWebKeySet } from './jwks.js'
 import { formatScope, isScopeToken } from '../protocol/scopes.js'
-import { resolveSigningKeys, type AccessTokenAlgorithm, type KeyMaterial, type SigningKey } from './signing-keys.js'
+import type { AccessTokenAlgorithm, KeyMaterial } from './signing-keys.js'
 import { readUnverifiedKid } from './unverified-kid.js'
 import { VerifiedTokenCache } from './verified-token-cache.js'
 import { isRecord } from '../util/is-record.js'
@@ -15,24 +15,20 @@ export type { AccessTokenClaims } from './access-token-claims.js'
 export type { JsonWebKeySet, PublicJsonWebKey } from './jwks.js'
 export type { AccessTokenAlgorithm, AsymmetricAlgorithm, SecretAlgorithm, SigningKey } from './signing-keys.js'
 
-/** How access tokens are signed, checked and cached. */
+/**
+ * How access tokens are signed, checked and cached. Already validated: the options
+ * module (`resolveOptions`) is the one place plugin options are checked, and
+ * `keyMaterial` comes from `resolveSigningKeys()` (signing-keys.ts).
+ */
 export interface AccessTokenConfig {
-  /** Shared HMAC secret (HS256 by default): at least 32 bytes, or 48/64 when HS384/HS512 are listed. */
-  secret?: string | Buffer
-  /** Asymmetric keys, instead of `secret`: the first with a `privateKey` signs, all verify (rotation). */
-  keys?: SigningKey[]
-  /**
-   * Accepted `alg` values. Defaults to `['HS256']` with a secret and to the keys'
-   * algorithms with keys; must agree with them. `none` is refused (RFC 8725 §3.1).
-   * With a secret, the first one signs.
-   */
-  algorithms?: string[]
+  /** What signs and verifies: a shared HMAC secret or asymmetric keys, with the algorithm allow-list. */
+  keyMaterial: KeyMaterial
   /** Lifetime of a token, whole seconds. */
   ttlSeconds: number
   /** `iss` to put in every token and require on verification. */
   issuer?: string
   /** `aud` to put in every token and require on verification (any listed value matches). */
-  audience?: string | string[]
+  audience?: string | readonly string[]
   /**
    * Clock skew forgiven when checking `exp`, `nbf` and `iat`, in seconds. Default 0.
    * RFC 7519 §4.1.4 allows "some small leeway, usually no more than a few minutes";
@@ -138,42 +134,14 @@ function isNonEmptyString (value: unknown): value is string {
   return typeof value === 'string' && value !== ''
 }
 
-function resolveTtl (value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError('ttlSeconds', 'must be a positive whole number of seconds')
-  return value
-}
-
-function resolveIssuer (value: unknown): string | undefined {
-  if (value !== undefined && !isNonEmptyString(value)) throw new InvalidOptionError('issuer', 'must be a non-empty string')
-  return value
-}
-
-function resolveAudience (value: unknown): readonly string[] | string | undefined {
-  if (value === undefined || isNonEmptyString(value)) return value
-  if (!Array.isArray(value) || value.length === 0 || !value.every(isNonEmptyString)) {
-    throw new InvalidOptionError('audience', 'must be a non-empty string or a non-empty array of them')
-  }
-  return Object.freeze([...value])
-}
-
-function resolveClockTolerance (value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidOptionError('clockToleranceSeconds', 'must be a finite number of seconds, 0 or more')
-  return value * 1000
-}
-
-function resolveCacheSize (value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new InvalidOptionError('cacheSize', 'must be a whole number, 0 (no cache) or more')
-  return value
-}
-
 function resolveAccessTokenConfig (config: AccessTokenConfig): ResolvedAccessTokenConfig {
   return Object.freeze({
-    material: resolveSigningKeys(config.secret, config.keys, config.algorithms),
-    ttlSeconds: resolveTtl(config.ttlSeconds),
-    issuer: resolveIssuer(config.issuer),
-    audience: resolveAudience(config.audience),
-    clockToleranceMs: resolveClockTolerance(config.clockToleranceSeconds ?? DEFAULTS.clockToleranceSeconds),
-    cacheSize: resolveCacheSize(config.cacheSize ?? DEFAULTS.cacheSize)
+    material: config.keyMaterial,
+    ttlSeconds: config.ttlSeconds,
+    issuer: config.issuer,
+    audience: typeof config.audience === 'string' ? config.audience : config.audience === undefined ? undefined : Object.freeze([...config.audience]),
+    clockToleranceMs: (config.clockToleranceSeconds ?? DEFAULTS.clockToleranceSeconds) * 1000,
+    cacheSize: config.cacheSize ?? DEFAULTS.cacheSize
   })
 }
 

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import { createAccessTokens } from '../../lib/jwt/access-tokens.js'
+import { accessTokensWith } from '../helpers/access-tokens.js'
 import type { OAuth2PasswordOptions } from '../../lib/index.js'
 import { buildApp, PASSWORD, postForm, SECRET, type TestUser } from '../helpers/build-app.js'
 import { observedStore } from '../helpers/token-stores.js'
@@ -97,12 +97,12 @@ t.test('§2.1: an access token is revoked by jti, alone', async (t) => {
 t.test('§2.2: unknown, invalid and expired tokens are answered 200', async (t) => {
   const { app } = await revocationApp(t)
   const tokens = await login(app)
-  const expired = createAccessTokens({ secret: SECRET, ttlSeconds: 1 })
+  const expired = accessTokensWith({ secret: SECRET, ttlSeconds: 1 })
   const realNow = Date.now
   t.intercept(Date, 'now', { value: () => realNow() - 10_000 })
   const old = expired.sign('johndoe', ['me']).token
   t.intercept(Date, 'now', { value: realNow })
-  const forged = createAccessTokens({ secret: 'another-secret-that-is-32-bytes-long!!', ttlSeconds: 60 }).sign('johndoe', []).token
+  const forged = accessTokensWith({ secret: 'another-secret-that-is-32-bytes-long!!', ttlSeconds: 60 }).sign('johndoe', []).token
   for (const [what, token] of [
     ['garbage', 'garbage'],
     ['an unknown refresh token', `${'A'.repeat(22)}.${'B'.repeat(43)}`],

@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer'
 import { constants, createHmac, createPublicKey, createSecretKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { createAccessTokens, type AccessTokenConfig, type AccessTokens, type SigningKey } from '../../lib/jwt/access-tokens.js'
+import type { AccessTokens, SigningKey } from '../../lib/jwt/access-tokens.js'
+import { accessTokensWith, type RawAccessTokenConfig } from '../helpers/access-tokens.js'
 
 // RFC 8725 (JWT Best Current Practices) and RFC 9068 (JWT access tokens): every
 // forgery is built by hand with node:crypto, never with the library under test.
@@ -72,8 +73,8 @@ function claims (overrides: Record<string, unknown> = {}): Record<string, unknow
   return { sub: 'alice', scope: 'me', iat: now - 10, exp: now + 600, jti: 'Wm8h3b7fQy2Jr0cX1aZk4g', ...overrides }
 }
 
-function secretTokens (config: Partial<AccessTokenConfig> = {}): AccessTokens {
-  return createAccessTokens({ secret: SECRET, ttlSeconds: TTL, cacheSize: 0, ...config })
+function secretTokens (config: Partial<RawAccessTokenConfig> = {}): AccessTokens {
+  return accessTokensWith({ secret: SECRET, ttlSeconds: TTL, cacheSize: 0, ...config })
 }
 
 function exactly (text: string): RegExp {
@@ -92,8 +93,8 @@ const rsaKey: SigningKey = { kid: 'rs', algorithm: 'RS256', privateKey: rsaPair.
 const ecKey: SigningKey = { kid: 'ec', algorithm: 'ES256', privateKey: ecPair.privateKey, publicKey: ecPair.publicKey }
 const edKey: SigningKey = { kid: 'ed', algorithm: 'EdDSA', privateKey: edPair.privateKey, publicKey: edPair.publicKey }
 
-function keyTokens (keys: SigningKey[], config: Partial<AccessTokenConfig> = {}): AccessTokens {
-  return createAccessTokens({ keys, ttlSeconds: TTL, cacheSize: 0, ...config })
+function keyTokens (keys: SigningKey[], config: Partial<RawAccessTokenConfig> = {}): AccessTokens {
+  return accessTokensWith({ keys, ttlSeconds: TTL, cacheSize: 0, ...config })
 }
 
 // ---------------------------------------------------------------------------
@@ -288,7 +289,7 @@ t.test('an unknown or missing kid is refused when keys are asymmetric', async (t
 })
 
 t.test('a token over 8 KiB is refused before decoding', async (t) => {
-  const tokens = createAccessTokens({ secret: SECRET, ttlSeconds: TTL })
+  const tokens = accessTokensWith({ secret: SECRET, ttlSeconds: TTL })
   const byLength = new Map<number, string>()
   for (let pad = 5900; pad < 6200; pad++) {
     const { token } = tokens.sign('alice', [], { claims: { pad: 'x'.repeat(pad) } })
@@ -395,7 +396,7 @@ t.test('RFC 7517: the JWKS publishes public keys only, with kid, alg and use', a
 // ---------------------------------------------------------------------------
 
 function configError (t: Test, config: Record<string, unknown>, option: string, name = option): void {
-  t.throws(() => createAccessTokens({ ttlSeconds: TTL, ...config } as unknown as AccessTokenConfig), {
+  t.throws(() => accessTokensWith({ ttlSeconds: TTL, ...config } as unknown as RawAccessTokenConfig), {
     code: 'FST_OAUTH2_INVALID_OPTION',
     message: new RegExp(`^Invalid option ${option.replace(/[[\].]/g, '\\$&')}: `)
   }, name)
@@ -407,7 +408,7 @@ t.test('RFC 7518 §3.2: a secret shorter than the hash output is refused', async
   configError(t, { secret: 'x'.repeat(32), algorithms: ['HS256', 'HS384'] }, 'secret', 'HS384 needs 48 bytes')
   configError(t, { secret: 'x'.repeat(48), algorithms: ['HS512'] }, 'secret', 'HS512 needs 64 bytes')
   configError(t, { secret: 42 }, 'secret', 'not a string or Buffer')
-  t.ok(createAccessTokens({ secret: 'é'.repeat(16), ttlSeconds: TTL }), '32 UTF-8 bytes are enough')
+  t.ok(accessTokensWith({ secret: 'é'.repeat(16), ttlSeconds: TTL }), '32 UTF-8 bytes are enough')
 })
 
 t.test('a secret or keys are required, not both', async (t) => {
@@ -431,7 +432,7 @@ t.test('algorithms must fit the key material', async (t) => {
   configError(t, { keys: [rsaKey], algorithms: ['HS256'] }, 'algorithms', 'HS256 with keys')
   configError(t, { keys: [ecKey], algorithms: ['ES256', 'EdDSA'] }, 'algorithms', 'an algorithm no key uses')
   configError(t, { keys: [ecKey, edKey], algorithms: ['ES256'] }, 'keys[1].algorithm', 'a key whose algorithm is not listed')
-  t.ok(createAccessTokens({ keys: [ecKey, edKey], algorithms: ['EdDSA', 'ES256', 'EdDSA'], ttlSeconds: TTL }), 'listing exactly the keys\' algorithms')
+  t.ok(accessTokensWith({ keys: [ecKey, edKey], algorithms: ['EdDSA', 'ES256', 'EdDSA'], ttlSeconds: TTL }), 'listing exactly the keys\' algorithms')
 })
 
 t.test('RFC 7518 §3.3, §3.4, RFC 8037: a key must fit its algorithm', async (t) => {

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyRequest, type LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { createAccessTokens } from '../../../lib/jwt/access-tokens.js'
+import { accessTokensWith } from '../../helpers/access-tokens.js'
 import { passwordGrant } from '../../../lib/authorization-server/grants/password.js'
 import { requestedScopes, requireParameter } from '../../../lib/authorization-server/grants/requested-scope.js'
 import type { FormParameters } from '../../../lib/protocol/form-body.js'
@@ -68,7 +68,7 @@ function grantUnderTest (cost: number, onRehash?: (account: UserAccount, hash: s
     users: { findByUsername: (username) => users.get(username) ?? null },
     passwords: hasher,
     declaredScopes: new Set(['me', 'items']),
-    issueTokens: createTokenResponder(createAccessTokens({ secret: SECRET, ttlSeconds: 60 })),
+    issueTokens: createTokenResponder(accessTokensWith({ secret: SECRET, ttlSeconds: 60 })),
     onRehash,
     log
   })
