@@ -1,4 +1,4 @@
-import { start, type Load } from './measure.js'
+import { start, type Load } from './harness.js'
 
 // A login flood in its own process (started by run.ts): its connections get their own
 // event loop, so the measured load is not slowed by the flood's client side.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ROOT } from './servers.js'
+import { ROOT } from './harness.js'
 
 // Summarises V8 CPU profiles (`BENCH_CPU_PROF=1 npm run bench` writes them to bench/results/):
 // where the server's time goes, by file and by function, self and inclusive.

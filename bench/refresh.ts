@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon, { type Options, type Result } from 'autocannon'
 import Fastify from 'fastify'
 import oauth2Password, { hashPassword, memoryTokenStore, redisTokenStore, type CurrentUser } from '../lib/index.js'
-import { startServer, type ServerProcess } from './servers.js'
+import { median, setting, startServer, type ServerProcess } from './harness.js'
 
 // `npx tsx bench/refresh.ts`: refresh-grant throughput, and protected-route throughput with
 // access-token revocation checks on against the same route with them off, with the in-memory
@@ -29,14 +29,6 @@ interface Variant {
   readonly checkAccessTokens: boolean
   /** revocation.cacheTtl, seconds. */
   readonly cacheTtl: number
-}
-
-function setting (name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1 || value > 120) throw new Error(`${name} must be an integer from 1 to 120`)
-  return value
 }
 
 /** Server mode: the plugin with refresh tokens, GET /me, the variant from BENCH_REFRESH_VARIANT. */
@@ -179,12 +171,6 @@ interface Measurement {
   readonly results: number[]
 }
 
-function median (values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
-
 function measurements (stores: ReadonlyArray<'memory' | 'redis'>): Measurement[] {
   const list: Measurement[] = stores.map((store) => ({ load: 'refresh', variant: { store, checkAccessTokens: false, cacheTtl: 1 }, label: `| refresh grant | ${store} | – |`, results: [] }))
   list.push({ load: 'route', variant: { store: 'memory', checkAccessTokens: false, cacheTtl: 1 }, label: '| GET /me, checks off | – | – |', results: [] })
@@ -197,9 +183,9 @@ function measurements (stores: ReadonlyArray<'memory' | 'redis'>): Measurement[]
 }
 
 async function main (): Promise<void> {
-  const duration = setting('BENCH_DURATION', 5)
-  const connections = setting('BENCH_CONNECTIONS', 10)
-  const rounds = setting('BENCH_ROUNDS', 3)
+  const duration = setting('BENCH_DURATION', 5, 120)
+  const connections = setting('BENCH_CONNECTIONS', 10, 120)
+  const rounds = setting('BENCH_ROUNDS', 3, 120)
   const redis = await startRedis()
   if (redis === null) process.stderr.write('redis-server is not installed: Redis rows skipped\n')
   const list = measurements(redis === null ? ['memory'] : ['memory', 'redis'])

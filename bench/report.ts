@@ -1,4 +1,4 @@
-import { median, type Sample } from './measure.js'
+import { median, type Sample } from './harness.js'
 
 /** The samples of one round, every measurement once. */
 export interface Round {
@@ -101,9 +101,9 @@ function loginRates (sample: Sample): string {
 /** The Markdown report: settings, median results, ratios against targets, every round. */
 export function renderReport (info: RunInfo, rounds: readonly Round[]): string {
   const lines = [
-    '# Benchmarks',
+    '## Protected route, login floods (`npm run bench`)',
     '',
-    'Raw results of `npm run bench` ([bench/run.ts](../bench/run.ts)), rewritten by each run.',
+    'Raw results of `npm run bench` ([bench/run.ts](../bench/run.ts)), this section rewritten by each run.',
     '',
     `- Date: ${info.date}`,
     `- Machine: ${info.machine}`,
@@ -121,7 +121,7 @@ export function renderReport (info: RunInfo, rounds: readonly Round[]): string {
     `  or ${info.overflowConnections} (e, more than the bcrypt gate queues), bcrypt cost ${info.bcryptCost}. It starts 1 s before the`,
     '  measured load and stops after it; the server finishes the queued logins before the next measurement.',
     '',
-    `## Results (median of ${info.rounds})`,
+    `### Results (median of ${info.rounds})`,
     '',
     '| | Measurement | req/s | mean latency ms | p99 latency ms | server CPU µs/answer |',
     '|---|---|---:|---:|---:|---:|'
@@ -137,7 +137,7 @@ export function renderReport (info: RunInfo, rounds: readonly Round[]): string {
     'Server CPU is the server process\'s user + system time (`/proc/<pid>/stat`) over the answers of the',
     'measurement; it is left out under a flood, where it includes bcrypt.',
     '',
-    '## Ratios',
+    '### Ratios',
     '',
     '| Ratio | Value | Target | |',
     '|---|---:|---:|---|'
@@ -148,7 +148,7 @@ export function renderReport (info: RunInfo, rounds: readonly Round[]): string {
   }
   lines.push(
     '',
-    '## Every round',
+    '### Every round',
     '',
     '| Round | a req/s | b req/s | c req/s | d req/s | e req/s | f req/s | a, b, c, f server CPU µs/answer | d flood: 200/s | d flood: 503/s | e flood: 200/s | e flood: 503/s |',
     '|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|'

@@ -1,13 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createInterface } from 'node:readline'
-import { measure, type Load, type Sample } from './measure.js'
+import { expectStatus, measure, measureOn, ROOT, setting, startServer, writeSection, type Load, type Sample, type ServerProcess } from './harness.js'
 import { renderReport, targetsMet, type Round, type RunInfo } from './report.js'
-import { ROOT, startServer, type ServerProcess } from './servers.js'
 
 // `npm run bench`: the example server and a hand-written @fastify/jwt baseline, each in
 // its own process on 127.0.0.1, measured by autocannon from this one; writes docs/benchmarks.md.
@@ -30,14 +29,6 @@ const LOGIN = 'username=johndoe&password=secret'
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 
 const servers: ServerProcess[] = []
-
-function setting (name: string, fallback: number, max: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
-  if (!(value >= 1 && value <= max)) throw new Error(`${name} must be an integer from 1 to ${max}`)
-  return value
-}
 
 function version (pkg: string): string {
   return (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version
@@ -100,25 +91,6 @@ async function startFlood (load: Load): Promise<Flood> {
   }
 }
 
-/** Measures a load on one server, with the server's CPU time per answer. */
-async function measureOn (server: ServerProcess, load: Load): Promise<Sample> {
-  const before = server.cpuMicros()
-  const sample = await measure(load)
-  const after = server.cpuMicros()
-  const answers = Object.values(sample.statusCodes).reduce((sum, count) => sum + count, 0)
-  if (before === undefined || after === undefined || answers === 0) return sample
-  return { ...sample, serverCpuPerRequest: (after - before) / answers }
-}
-
-/** A sample of a load that must only get 2xx answers. */
-function expectOk (name: string, sample: Sample): Sample {
-  const failures = Object.entries(sample.statusCodes).filter(([code]) => !code.startsWith('2'))
-  if (failures.length > 0 || sample.errors > 0) {
-    throw new Error(`${name}: unexpected answers ${JSON.stringify(Object.fromEntries(failures))}, ${sample.errors} errors`)
-  }
-  return sample
-}
-
 async function main (): Promise<void> {
   const duration = setting('BENCH_DURATION', 5, 60)
   const rounds = setting('BENCH_ROUNDS', 3, 9)
@@ -147,23 +119,23 @@ async function main (): Promise<void> {
       const reader = await measure(load(`${plugin.url}/users/me`, seconds))
       const logins = await flood.stop()
       await drainLogins(plugin.url)
-      return [expectOk(name, reader), logins]
+      return [expectStatus(name, reader), logins]
     }
 
     process.stderr.write(`warming up (${WARMUP_SECONDS} s per target)…\n`)
-    expectOk('warm-up health', await measure(health(WARMUP_SECONDS)))
-    expectOk('warm-up plugin', await measure(load(`${plugin.url}/users/me`, WARMUP_SECONDS)))
-    expectOk('warm-up @fastify/jwt', await measure(load(`${baseline.url}/users/me`, WARMUP_SECONDS)))
-    expectOk('warm-up no authentication', await measure(load(`${baseline.url}/users/johndoe`, WARMUP_SECONDS)))
+    expectStatus('warm-up health', await measure(health(WARMUP_SECONDS)))
+    expectStatus('warm-up plugin', await measure(load(`${plugin.url}/users/me`, WARMUP_SECONDS)))
+    expectStatus('warm-up @fastify/jwt', await measure(load(`${baseline.url}/users/me`, WARMUP_SECONDS)))
+    expectStatus('warm-up no authentication', await measure(load(`${baseline.url}/users/johndoe`, WARMUP_SECONDS)))
     await underFlood('warm-up flood', FLOOD_CONNECTIONS, WARMUP_SECONDS)
 
     const results: Round[] = []
     for (let round = 1; round <= rounds; round++) {
       process.stderr.write(`round ${round} of ${rounds} (${duration} s per measurement)…\n`)
-      const healthSample = expectOk('health', await measureOn(plugin, health(duration)))
-      const pluginSample = expectOk('plugin', await measureOn(plugin, load(`${plugin.url}/users/me`, duration)))
-      const jwtSample = expectOk('@fastify/jwt', await measureOn(baseline, load(`${baseline.url}/users/me`, duration)))
-      const ceiling = expectOk('no authentication', await measureOn(baseline, load(`${baseline.url}/users/johndoe`, duration)))
+      const healthSample = expectStatus('health', await measureOn(plugin, health(duration)))
+      const pluginSample = expectStatus('plugin', await measureOn(plugin, load(`${plugin.url}/users/me`, duration)))
+      const jwtSample = expectStatus('@fastify/jwt', await measureOn(baseline, load(`${baseline.url}/users/me`, duration)))
+      const ceiling = expectStatus('no authentication', await measureOn(baseline, load(`${baseline.url}/users/johndoe`, duration)))
       const [flood, floodLogins] = await underFlood('flood', FLOOD_CONNECTIONS, duration)
       const [overflow, overflowLogins] = await underFlood('overflowing flood', OVERFLOW_CONNECTIONS, duration)
       results.push({ health: healthSample, plugin: pluginSample, jwt: jwtSample, ceiling, flood, floodLogins, overflow, overflowLogins })
@@ -184,7 +156,7 @@ async function main (): Promise<void> {
       bcryptCost: BCRYPT_COST
     }
     const report = renderReport(info, results)
-    writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), report)
+    writeSection('run', report)
     process.stdout.write(`${report}\nWritten to docs/benchmarks.md${targetsMet(results) ? '' : ' (a target was missed)'}\n`)
   } finally {
     await Promise.all(servers.map(async (server) => await server.stop()))

@@ -18,7 +18,7 @@ import oauth2Password, {
 
 // The server of `bench/schemes.ts`: one route per security scheme, all answering the
 // same small body, so the difference between a route and /public is the scheme's cost.
-// Prints its URL as the first line of stdout once listening; stops on SIGTERM.
+// Announces its URL on stdout once listening (a JSON line, as the other servers); stops on SIGTERM.
 
 // Credentials and realm come from the driver, which sends them
 const BENCH_KEY = process.env.BENCH_KEY as string
@@ -98,7 +98,7 @@ app.addHook('onClose', async function stopProvider () {
 })
 
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
-process.stdout.write(`${url}\n`)
+process.stdout.write(`${JSON.stringify({ msg: `Schemes benchmark server on ${url}` })}\n`)
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, async function shutDown () {
     await app.close()

@@ -1,10 +1,6 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import autocannon, { type Result } from 'autocannon'
+import { median, setting, startServer, type ServerProcess } from './harness.js'
 
 // `npx tsx bench/schemes.ts`: the cost of each security scheme per request against a public
 // route on the same server (bench/schemes-server.ts, its own process on 127.0.0.1), loaded by
@@ -35,12 +31,6 @@ const CONNECTIONS = 10
 // JIT warm-up and the first fetch of the provider's keys happen before measuring
 const WARMUP_SECONDS = 3
 
-function setting (name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback)
-  if (!Number.isInteger(value) || value < 1 || value > 60) throw new Error(`${name} must be an integer from 1 to 60`)
-  return value
-}
-
 async function run (url: string, scenario: Scenario, seconds: number): Promise<Result> {
   return await new Promise((resolve, reject) => {
     autocannon({
@@ -59,35 +49,6 @@ async function run (url: string, scenario: Scenario, seconds: number): Promise<R
   })
 }
 
-let clockTicks: number | undefined
-
-/** CPU time (user + system, all threads) the process used so far, microseconds; undefined off Linux. */
-function cpuMicros (pid: number | undefined): number | undefined {
-  if (process.platform !== 'linux' || pid === undefined) return undefined
-  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
-  // proc(5): after "(comm)", fields 14 and 15 of the line are utime and stime, in clock ticks
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 1e6 / clockTicks
-}
-
-/** Starts bench/schemes-server.ts in its own process (never sharing an event loop with autocannon). */
-async function startServer (): Promise<{ url: string, child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('schemes-server.ts', import.meta.url))], {
-    // The repository root, where tsx resolves
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: { ...process.env, BENCH_KEY, BENCH_OPAQUE, BENCH_REALM },
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
-  const [url] = await Promise.race([
-    once(lines, 'line') as Promise<[string]>,
-    once(child, 'exit').then(() => { throw new Error('the schemes server exited before listening') })
-  ])
-  lines.close()
-  return { url, child }
-}
-
 // "200 ×91234, 401 ×1": every answer counted, so a fast refusal never passes for a fast route
 function statusCounts (samples: readonly Result[]): string {
   const counts = new Map<string, number>()
@@ -100,11 +61,6 @@ function statusCounts (samples: readonly Result[]): string {
 // Other work on the machine only ever slows a run down: the best run is the least disturbed one
 function best (values: number[]): number {
   return Math.max(...values)
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
 }
 
 /** An RFC 7616 client for one nonce: the header of the next request, nc counting up. */
@@ -145,7 +101,7 @@ async function scenarios (url: string): Promise<Scenario[]> {
 async function main (): Promise<void> {
   const seconds = setting('BENCH_DURATION', 5)
   const rounds = setting('BENCH_ROUNDS', 3)
-  const server = await startServer()
+  const server: ServerProcess = await startServer('schemes', 'bench/schemes-server.ts', { env: { BENCH_KEY, BENCH_OPAQUE, BENCH_REALM } })
   try {
     const all = await scenarios(server.url)
     const cheap = all.filter((scenario) => scenario.last !== true)
@@ -153,9 +109,9 @@ async function main (): Promise<void> {
     // Rounds go through every route in turn, so load from elsewhere on the machine hits all alike
     const samples = new Map<Scenario, Sample[]>(all.map((scenario) => [scenario, []]))
     const measure = async (scenario: Scenario, round: number): Promise<void> => {
-      const before = cpuMicros(server.child.pid)
+      const before = server.cpuMicros()
       const result = await run(server.url, scenario, seconds)
-      const after = cpuMicros(server.child.pid)
+      const after = server.cpuMicros()
       const answers = Object.values(result.statusCodeStats ?? {}).reduce((sum, { count }) => sum + Number(count), 0)
       const cpu = before === undefined || after === undefined ? undefined : (after - before) / answers
       samples.get(scenario)?.push({ result, cpuMicros: cpu })
@@ -188,9 +144,7 @@ async function main (): Promise<void> {
     // client retries with the fresh nonce); these 401s are the load generator's, not the scheme's
     console.log('Digest: a few 401 FST_OAUTH2_STALE_NONCE per run are requests autocannon built before their connection opened (> 32 counts late).')
   } finally {
-    const exited = once(server.child, 'exit')
-    server.child.kill('SIGTERM')
-    await exited
+    await server.stop()
   }
 }
 

@@ -1,12 +1,12 @@
-import { Buffer } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
-import { createSigner, createVerifier, TOKEN_ERROR_CODES } from 'fast-jwt'
-import { assertAccessTokenClaims, RESERVED_CLAIMS, type AccessTokenClaims } from './access-token-claims.js'
+import { createSigner, TOKEN_ERROR_CODES } from 'fast-jwt'
+import { RESERVED_CLAIMS, type AccessTokenClaims } from './access-token-claims.js'
+import { createAccessTokenVerifier } from './access-token-verifier.js'
 import { InvalidOptionError, InvalidTokenError } from '../errors.js'
 import { jwks, type JsonWebKeySet } from './jwks.js'
 import { formatScope, isScopeToken } from '../protocol/scopes.js'
 import type { AccessTokenAlgorithm, KeyMaterial } from './signing-keys.js'
-import { readUnverifiedKid } from './unverified-kid.js'
+import { TOKEN_REFUSALS } from './token-refusals.js'
 import { VerifiedTokenCache } from './verified-token-cache.js'
 import { isRecord } from '../util/is-record.js'
 import { deepFreeze } from '../util/deep-freeze.js'
@@ -90,11 +90,10 @@ interface ResolvedAccessTokenConfig {
 }
 
 type JwtSigner = (claims: AccessTokenClaims) => string
-type JwtVerifier = (token: string) => Record<string, unknown>
 
 const DEFAULTS = { clockToleranceSeconds: 0, cacheSize: 1000 } as const
 
-// RFC 9068 §2.1: the typ header is "at+jwt" (fast-jwt compares it lowercased, "application/" prefix dropped)
+// RFC 9068 §2.1: the typ header of the tokens signed here
 const ACCESS_TOKEN_TYP = 'at+jwt'
 
 // Issued tokens are well under 1 KiB: anything above 8 KiB is refused before decoding costs anything
@@ -103,22 +102,17 @@ const MAX_TOKEN_LENGTH = 8192
 // RFC 9068 §2.2 requires a jti; 128 random bits make collisions and guesses impractical
 const JTI_BYTES = 16
 
-// RFC 9068 §2.2: exp, iat, jti and sub are REQUIRED (iss and aud too once configured); scope is what the plugin authorizes with
-const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'jti', 'scope']
-
-const INVALID_TOKEN = 'The access token is invalid'
-
 // Generic descriptions only: fast-jwt's own messages may quote dates or claim values
 const TOKEN_ERROR_DESCRIPTIONS: ReadonlyMap<unknown, string> = new Map([
-  [TOKEN_ERROR_CODES.expired, 'The access token expired'],
-  [TOKEN_ERROR_CODES.inactive, 'The access token is not valid yet'],
-  [TOKEN_ERROR_CODES.invalidSignature, 'The access token signature is invalid'],
-  [TOKEN_ERROR_CODES.missingSignature, 'The access token signature is invalid'],
-  [TOKEN_ERROR_CODES.invalidAlgorithm, 'The access token algorithm is not accepted'],
-  [TOKEN_ERROR_CODES.invalidType, 'The access token type is not at+jwt'],
-  [TOKEN_ERROR_CODES.missingRequiredClaim, 'The access token claims are invalid'],
-  [TOKEN_ERROR_CODES.invalidClaimType, 'The access token claims are invalid'],
-  [TOKEN_ERROR_CODES.invalidClaimValue, 'The access token issuer or audience is not accepted']
+  [TOKEN_ERROR_CODES.expired, TOKEN_REFUSALS.expired],
+  [TOKEN_ERROR_CODES.inactive, TOKEN_REFUSALS.notYetValid],
+  [TOKEN_ERROR_CODES.invalidSignature, TOKEN_REFUSALS.signature],
+  [TOKEN_ERROR_CODES.missingSignature, TOKEN_REFUSALS.signature],
+  [TOKEN_ERROR_CODES.invalidAlgorithm, TOKEN_REFUSALS.algorithm],
+  [TOKEN_ERROR_CODES.invalidType, TOKEN_REFUSALS.type],
+  [TOKEN_ERROR_CODES.missingRequiredClaim, TOKEN_REFUSALS.claims],
+  [TOKEN_ERROR_CODES.invalidClaimType, TOKEN_REFUSALS.claims],
+  [TOKEN_ERROR_CODES.invalidClaimValue, TOKEN_REFUSALS.issuerOrAudience]
 ])
 
 /**
@@ -127,7 +121,7 @@ const TOKEN_ERROR_DESCRIPTIONS: ReadonlyMap<unknown, string> = new Map([
  * generic description.
  */
 export function invalidTokenError (err: unknown): Error {
-  return new InvalidTokenError(TOKEN_ERROR_DESCRIPTIONS.get((err as { code?: unknown }).code) ?? INVALID_TOKEN)
+  return new InvalidTokenError(TOKEN_ERROR_DESCRIPTIONS.get((err as { code?: unknown }).code) ?? TOKEN_REFUSALS.invalid)
 }
 
 function isNonEmptyString (value: unknown): value is string {
@@ -154,39 +148,6 @@ function createTokenSigner (material: KeyMaterial): JwtSigner | undefined {
   if (key === undefined) return undefined
   // RFC 7515 §4.1.4: kid names the key, so verifiers (and JWKS clients) need not guess
   return createSigner({ key: key.privateKeyPem, algorithm: key.algorithm, kid: key.kid, header: { alg: key.algorithm, typ: ACCESS_TOKEN_TYP } })
-}
-
-function createJwtVerifier (key: string | Buffer, algorithms: readonly AccessTokenAlgorithm[], config: ResolvedAccessTokenConfig): JwtVerifier {
-  const { issuer, audience } = config
-  return createVerifier({
-    key,
-    // RFC 8725 §3.1: only the listed algorithms, whatever the header claims
-    algorithms: [...algorithms],
-    // RFC 9068 §4: refuse anything not explicitly typed as an access token
-    checkTyp: ACCESS_TOKEN_TYP,
-    // RFC 8725 §3.8, §3.9: iss and aud must be present, not merely right when present
-    requiredClaims: [...REQUIRED_CLAIMS, ...(issuer === undefined ? [] : ['iss']), ...(audience === undefined ? [] : ['aud'])],
-    allowedIss: issuer,
-    allowedAud: typeof audience === 'string' ? audience : audience?.slice(),
-    clockTolerance: config.clockToleranceMs
-  })
-}
-
-function createVerifierPicker (config: ResolvedAccessTokenConfig): (token: string) => JwtVerifier {
-  const { material } = config
-  if (material.kind === 'secret') {
-    const verifier = createJwtVerifier(material.secret, material.algorithms, config)
-    return function secretVerifier () {
-      return verifier
-    }
-  }
-  // RFC 8725 §3.1: each key verifies with its one algorithm, so a header cannot pair a key with another algorithm
-  const verifiers = new Map<string | undefined, JwtVerifier>(material.keys.map((key) => [key.kid, createJwtVerifier(key.publicKeyPem, [key.algorithm], config)]))
-  return function verifierOfKid (token) {
-    const verifier = verifiers.get(readUnverifiedKid(token))
-    if (verifier === undefined) throw new InvalidTokenError('The access token signing key is unknown')
-    return verifier
-  }
 }
 
 function newJti (): string {
@@ -218,9 +179,10 @@ function extraClaims (extra: AccessTokenExtras): Record<string, unknown> {
 /**
  * Creates the access-token signer and verifier: RFC 9068 JWT access tokens
  * (`typ: at+jwt`, `sub`, `scope`, `exp`, `iat`, `jti`, optional `iss`, `aud`,
- * `client_id`), verified with fast-jwt under RFC 8725's rules: algorithm
- * allow-list, `none` never, one algorithm per key, required and typed claims,
- * `iat` not in the future, `iss`/`aud` when configured, at most 8 KiB.
+ * `client_id`), signed with fast-jwt and verified in one pass under RFC 8725's
+ * rules (see `createAccessTokenVerifier`): algorithm allow-list, `none` never,
+ * one algorithm per key, required and typed claims, `iat` not in the future,
+ * `iss`/`aud` when configured, at most 8 KiB.
  *
  * Verified tokens are cached (keyed by the token itself), so a protected route
  * pays a map lookup, not a signature check, for a token it has seen;
@@ -231,7 +193,7 @@ function extraClaims (extra: AccessTokenExtras): Record<string, unknown> {
  *
  * @example
  * ```ts
- * const tokens = createAccessTokens({ secret: process.env.JWT_SECRET, ttlSeconds: 1800, issuer: 'https://api.example' })
+ * const tokens = createAccessTokens({ keyMaterial: resolveSigningKeys(process.env.JWT_SECRET, undefined, undefined), ttlSeconds: 1800 })
  * const { token } = tokens.sign('johndoe', ['me', 'items'])
  * tokens.verify(token).scope // 'me items'
  * ```
@@ -240,7 +202,7 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
   const resolved = resolveAccessTokenConfig(config)
   const { material, ttlSeconds, issuer, audience } = resolved
   const signJwt = createTokenSigner(material)
-  const verifierOf = createVerifierPicker(resolved)
+  const verifyJwt = createAccessTokenVerifier(resolved)
   // An entry lives until min(exp + tolerance, now + 10 min), nbf is honoured, failures are not cached
   const cache = new VerifiedTokenCache<Readonly<AccessTokenClaims>>(resolved.cacheSize)
 
@@ -257,20 +219,12 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
   }
 
   function verify (token: string): Readonly<AccessTokenClaims> {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError(INVALID_TOKEN)
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError(TOKEN_REFUSALS.invalid)
     const now = Date.now()
     const cached = cache.get(token, now)
     if (cached !== undefined) return cached
-    const verifyJwt = verifierOf(token)
-    let payload: Record<string, unknown>
-    try {
-      payload = verifyJwt(token)
-    } catch (err) {
-      throw invalidTokenError(err)
-    }
+    const claims = deepFreeze(verifyJwt(token, now))
     const tolerance = resolved.clockToleranceMs
-    assertAccessTokenClaims(payload, now, tolerance)
-    const claims = deepFreeze(payload)
     const notBefore = typeof claims.nbf === 'number' ? claims.nbf * 1000 - tolerance : 0
     cache.set(token, claims, notBefore, claims.exp * 1000 + tolerance + 1, now)
     return claims

@@ -1,3 +1,5 @@
+import { BoundedMap } from '../util/bounded-map.js'
+
 /** How long a verified token may be served from memory at most, whatever its `exp`. */
 const MAX_CACHE_LIFETIME_MS = 10 * 60 * 1000
 
@@ -12,14 +14,15 @@ interface Entry<T> {
 /**
  * Remembers verified tokens so a repeat costs a map lookup instead of a signature
  * check. Keyed by the token string itself: no hash to compute, no collision
- * possible. Failures are never stored; the oldest entry makes room for a new one.
+ * possible. Failures are never stored; the oldest entry makes room for a new one,
+ * at a constant cost whatever the size, so a cache sized for every active user
+ * costs no more per request than a small one.
  */
 export class VerifiedTokenCache<T> {
-  readonly #entries = new Map<string, Entry<T>>()
-  readonly #maxEntries: number
+  readonly #entries: BoundedMap<string, Entry<T>>
 
   constructor (maxEntries: number) {
-    this.#maxEntries = maxEntries
+    this.#entries = new BoundedMap(maxEntries)
   }
 
   /** The verified value of `token` if it is cached and valid at `now`. */
@@ -35,8 +38,6 @@ export class VerifiedTokenCache<T> {
 
   /** Stores a verified token, valid from `notBefore` until `expiresAt` (both epoch ms). */
   set (token: string, value: T, notBefore: number, expiresAt: number, now: number): void {
-    if (this.#maxEntries === 0) return
-    if (this.#entries.size >= this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string)
     this.#entries.set(token, { value, notBefore, expiresAt: Math.min(expiresAt, now + MAX_CACHE_LIFETIME_MS) })
   }
 }

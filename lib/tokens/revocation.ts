@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AccessTokenClaims, ClaimsCheck } from '../jwt/access-token-claims.js'
 import { AuthenticationUnavailableError, InvalidTokenError } from '../errors.js'
+import { BoundedMap } from '../util/bounded-map.js'
 import { callStore, type AccessTokenStatus, type TokenStore } from '../stores/token-store.js'
 
 /** What protected routes do when the store cannot answer a revocation check. */
@@ -66,7 +67,7 @@ export function createRevocation (config: RevocationConfig): Revocation {
   const { store, log } = config
   const cacheTtl = config.cacheTtlSeconds * 1000
   const toleranceMs = config.clockToleranceSeconds * 1000
-  const cache = new Map<string, CacheEntry>()
+  const cache = new BoundedMap<string, CacheEntry>(config.cacheSize)
   const inFlight = new Map<string, Promise<AccessTokenStatus>>()
   // Bumped by every invalidation: an answer fetched before it is used once, never cached
   let epoch = 0
@@ -80,7 +81,6 @@ export function createRevocation (config: RevocationConfig): Revocation {
 
   function remember (jti: string, status: AccessTokenStatus, claims: Readonly<AccessTokenClaims>): void {
     if (cacheTtl === 0) return
-    if (cache.size >= config.cacheSize) cache.delete(cache.keys().next().value as string)
     // A revocation is final: keep that answer for the token's whole life
     cache.set(jti, { status, until: status.revoked ? claims.exp * 1000 + toleranceMs : Date.now() + cacheTtl })
   }

@@ -1,0 +1,127 @@
+import { InvalidTokenError } from '../errors.js'
+import { assertAccessTokenClaims, type AccessTokenClaims } from './access-token-claims.js'
+import { decodeJsonObject, decodeProtectedHeader, splitCompactJws } from './compact-jws.js'
+import { hmacSignatureCheck, publicKeySignatureCheck, type SignatureCheck } from './jws-signature.js'
+import type { KeyMaterial } from './signing-keys.js'
+import { TOKEN_REFUSALS } from './token-refusals.js'
+
+/** What a verified access token must satisfy besides its signature. */
+export interface VerificationPolicy {
+  readonly material: KeyMaterial
+  readonly issuer: string | undefined
+  readonly audience: readonly string[] | string | undefined
+  readonly clockToleranceMs: number
+}
+
+/** Verifies a compact JWS access token at `nowMs` and returns its claims; throws `InvalidTokenError`. */
+export type AccessTokenVerifier = (token: string, nowMs: number) => AccessTokenClaims
+
+/** How the key of a token is found: its signature checks by `alg`, picked from its header. */
+interface KeySelection {
+  /** The refusal of a header that cannot be read: without it no key can be picked. */
+  readonly unreadable: string
+  readonly checksOf: (header: Record<string, unknown>) => ReadonlyMap<unknown, SignatureCheck>
+}
+
+// RFC 9068 §2.2: exp, iat, jti and sub are REQUIRED (iss and aud too once configured); scope is what the plugin authorizes with
+const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'jti', 'scope']
+
+// RFC 9068 §2.1: typ is "at+jwt"; RFC 7515 §4.1.9: media types are case-insensitive and "application/" may be written
+const ACCESS_TOKEN_TYP = 'at+jwt'
+const APPLICATION_PREFIX = /^application\//
+
+function refuse (description: string): never {
+  throw new InvalidTokenError(description)
+}
+
+function keySelection (material: KeyMaterial): KeySelection {
+  if (material.kind === 'secret') {
+    // RFC 8725 §3.1: only the listed algorithms, whatever the header claims; the key is imported once
+    const checks = new Map<unknown, SignatureCheck>(material.algorithms.map((algorithm) => [algorithm, hmacSignatureCheck(algorithm, material.secret)]))
+    return { unreadable: TOKEN_REFUSALS.invalid, checksOf: () => checks }
+  }
+  // RFC 8725 §3.1: each key verifies with its one algorithm, so a header cannot pair a key with another algorithm
+  const byKid = new Map<unknown, ReadonlyMap<unknown, SignatureCheck>>(material.keys.map((key) => [key.kid, new Map([[key.algorithm, publicKeySignatureCheck(key.algorithm, key.publicKey)]])]))
+  return {
+    unreadable: TOKEN_REFUSALS.unknownKey,
+    checksOf: (header) => byKid.get(header.kid) ?? refuse(TOKEN_REFUSALS.unknownKey)
+  }
+}
+
+function isAccessTokenType (typ: unknown): boolean {
+  return typ === ACCESS_TOKEN_TYP || (typeof typ === 'string' && typ.toLowerCase().replace(APPLICATION_PREFIX, '') === ACCESS_TOKEN_TYP)
+}
+
+/** RFC 7515 §5.2: the signature first, then what the header asks of the recipient; returns the payload segment. */
+function assertSigned (token: string, keys: KeySelection): string {
+  const header = decodeProtectedHeader(token) ?? refuse(keys.unreadable)
+  const checks = keys.checksOf(header)
+  const jws = splitCompactJws(token) ?? refuse(TOKEN_REFUSALS.invalid)
+  // RFC 8725 §2.1: an unsigned token is refused before its algorithm is even considered
+  if (jws.signature === '') refuse(TOKEN_REFUSALS.signature)
+  const check = checks.get(header.alg) ?? refuse(TOKEN_REFUSALS.algorithm)
+  if (!check(jws.signingInput, jws.signature)) refuse(TOKEN_REFUSALS.signature)
+  // RFC 7515 §4.1.11: no extension is understood here, so any crit makes the JWS invalid
+  if (header.crit !== undefined) refuse(TOKEN_REFUSALS.invalid)
+  if (!isAccessTokenType(header.typ)) refuse(TOKEN_REFUSALS.type)
+  return jws.payload
+}
+
+// RFC 7519 §4.1.4, §4.1.5: exp and nbf are NumericDates, compared with the clock tolerance
+function assertTimeWindow (claims: Record<string, unknown>, nowMs: number, toleranceMs: number): void {
+  const { nbf, exp } = claims
+  if (nbf !== undefined) {
+    if (typeof nbf !== 'number') refuse(TOKEN_REFUSALS.claims)
+    if (nowMs < nbf * 1000 - toleranceMs) refuse(TOKEN_REFUSALS.notYetValid)
+  }
+  if (typeof exp !== 'number') refuse(TOKEN_REFUSALS.claims)
+  if (nowMs > exp * 1000 + toleranceMs) refuse(TOKEN_REFUSALS.expired)
+}
+
+// RFC 7519 §4.1.3: aud is a string or an array of strings; RFC 8725 §3.9: one of them must be ours
+function assertAudience (aud: unknown, accepted: readonly string[] | string): void {
+  const values: readonly unknown[] = Array.isArray(aud) ? aud : [aud]
+  if (!values.every((value) => typeof value === 'string')) refuse(TOKEN_REFUSALS.claims)
+  if (!values.some((value) => typeof accepted === 'string' ? value === accepted : accepted.includes(value as string))) refuse(TOKEN_REFUSALS.issuerOrAudience)
+}
+
+// RFC 7519 §4.1.1: iss is one StringOrURI; RFC 8725 §3.8: it must be the configured issuer
+function assertIssuer (iss: unknown, issuer: string): void {
+  if (Array.isArray(iss)) refuse(TOKEN_REFUSALS.issuerOrAudience)
+  if (typeof iss !== 'string') refuse(TOKEN_REFUSALS.claims)
+  if (iss !== issuer) refuse(TOKEN_REFUSALS.issuerOrAudience)
+}
+
+/**
+ * Creates the access-token verifier: one pass over a compact JWS (split once,
+ * each segment decoded once, canonical base64url only, one `JSON.parse` per
+ * segment), the signature checked with keys imported at startup, then the
+ * claims as RFC 7519, RFC 8725 and RFC 9068 require: algorithm allow-list
+ * (`none` never, one algorithm per key), `typ: at+jwt`, no `crit`, required and
+ * typed claims, `exp`/`nbf`/`iat` with the clock tolerance, `iss` and `aud` when
+ * configured. The payload is parsed only once the signature holds.
+ *
+ * @example
+ * ```ts
+ * const verify = createAccessTokenVerifier({ material, issuer: undefined, audience: undefined, clockToleranceMs: 0 })
+ * verify(token, Date.now()).sub
+ * ```
+ */
+export function createAccessTokenVerifier (policy: VerificationPolicy): AccessTokenVerifier {
+  const { issuer, audience, clockToleranceMs } = policy
+  const keys = keySelection(policy.material)
+  // RFC 8725 §3.8, §3.9: iss and aud must be present, not merely right when present
+  const required = [...REQUIRED_CLAIMS, ...(issuer === undefined ? [] : ['iss']), ...(audience === undefined ? [] : ['aud'])]
+
+  return function verifyAccessToken (token, nowMs) {
+    const claims = decodeJsonObject(assertSigned(token, keys)) ?? refuse(TOKEN_REFUSALS.invalid)
+    for (const name of required) {
+      if (claims[name] === undefined) refuse(TOKEN_REFUSALS.claims)
+    }
+    assertTimeWindow(claims, nowMs, clockToleranceMs)
+    if (audience !== undefined) assertAudience(claims.aud, audience)
+    if (issuer !== undefined) assertIssuer(claims.iss, issuer)
+    assertAccessTokenClaims(claims, nowMs, clockToleranceMs)
+    return claims
+  }
+}
