@@ -179,6 +179,9 @@ function resolveUsers (users: unknown): UserStore<CurrentUser> {
   if (!isRecord(users)) fail('users', 'must be an object with findByUsername and findById', users)
   if (typeof users.findByUsername !== 'function') fail('users.findByUsername', 'must be a function', users.findByUsername)
   if (typeof users.findById !== 'function') fail('users.findById', 'must be a function', users.findById)
+  if (users.findAccountById !== undefined && typeof users.findAccountById !== 'function') {
+    fail('users.findAccountById', 'must be a function when given', users.findAccountById)
+  }
   return users as unknown as UserStore<CurrentUser>
 }
 
