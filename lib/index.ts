@@ -153,7 +153,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     strict: options.strict,
     realm: options.realm,
     schema: tokenRouteSchema([...grants.keys()]),
-    swaggerTransform: documentSchemes
+    swaggerTransform: documentSchemes,
+    route: options.tokenRoute
   }), { prefix: routePrefix })
   // RFC 7009: there is something to revoke once refresh tokens or access-token checks are on
   if (refreshTokens !== null || revocation.check !== null) {
@@ -162,7 +163,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
       bodyLimit: options.tokenBodyLimit,
       clients: options.clients,
       realm: options.realm,
-      revoker: tokens.revoker
+      revoker: tokens.revoker,
+      route: options.revokeRoute
     }), { prefix: routePrefix })
   }
   if (accessTokens.jwks !== null) await fastify.register(jwksRoute(accessTokens.jwks))
@@ -195,6 +197,7 @@ export type { Authentication, SecurityRequirement, SecurityScheme, SecuritySchem
 export type { SchemeContext, SchemeFactory } from './schemes/scheme-factory.js'
 export type { AccountAuthorization, CurrentUser, DefaultUser, OAuth2PasswordTypes, ScopeName, UserAccount, UserStore } from './types.js'
 export type { ClientRegistration, ClientRegistry } from './authorization-server/client-auth.js'
+export type { EndpointRouteOptions, EndpointRouteSchema } from './authorization-server/route-options.js'
 export type { CurrentUserOptions } from './resource-server/current-user.js'
 export type { TokenResponse } from './tokens/token-response.js'
 export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'

@@ -314,16 +314,20 @@ t.test('a failing user store is a 500 server_error, logged, with nothing from th
   t.notMatch(lines.join(''), 'p4ssw0rd-in-flight')
 })
 
-t.test('an HTTP 4xx error thrown by the app is rendered as invalid_request, a 5xx one as server_error', async (t) => {
-  let status = 404
+t.test('an HTTP error the app raises keeps its status (the app\'s error handler renders it); a crash is server_error', async (t) => {
+  let failure: Error = Object.assign(new Error('Not Found'), { statusCode: 404 })
   const { app } = await tokenApp(t, {
     users: {
-      findByUsername: () => { throw Object.assign(new Error('Not Found: johndoe'), { statusCode: status }) },
+      findByUsername: () => { throw failure },
       findById: () => null
     }
   })
-  assertError(t, await postForm(app, { username: 'johndoe', password: PASSWORD }), 400, invalidRequest('The request is malformed'))
-  status = 502
+  const notFound = await postForm(app, { username: 'johndoe', password: PASSWORD })
+  t.equal(notFound.statusCode, 404)
+  t.match(notFound.json(), { statusCode: 404, message: 'Not Found' })
+  failure = Object.assign(new Error('Bad Gateway'), { statusCode: 502 })
+  t.equal((await postForm(app, { username: 'johndoe', password: PASSWORD })).statusCode, 502)
+  failure = new Error('database is down')
   const response = await postForm(app, { username: 'johndoe', password: PASSWORD })
   t.equal(response.statusCode, 500)
   t.same(response.json(), { error: 'server_error', error_description: 'The server could not handle the request' })
