@@ -18,7 +18,7 @@ import { createPasswordHasher } from './passwords/password-hasher.js'
 import { createLoginVerifier, type VerifyLogin } from './passwords/verify-login.js'
 import { challengeOnError, currentUserResolver } from './resource-server/current-user.js'
 import { compileRequirement } from './resource-server/requirements.js'
-import { requireSecurity, routeSecurity } from './resource-server/route-security.js'
+import { earlyRouteGuard, requireSecurity, routeSecurity } from './resource-server/route-security.js'
 import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
 import type { SecurityScheme } from './schemes/security-scheme.js'
 import { memoryTokenStore } from './stores/memory.js'
@@ -130,6 +130,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   })
   fastify.decorate('requireSecurity', requireSecurity)
   fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
+  // Routes registered before the plugin are enforced too: onRoute never saw them
+  fastify.addHook('onRequest', earlyRouteGuard({ schemes }))
   // The token route adds the schemes to the OpenAPI document; the carrier does when @fastify/swagger comes later
   const documentSchemes = securitySchemesTransform(schemes)
   fastify.addHook('onRoute', securitySchemesCarrier(fastify, tokenPath.slice(fastify.prefix.length), documentSchemes))

@@ -3,6 +3,7 @@ import { authenticateClient, type ClientRegistry } from './client-auth.js'
 import type { FormParameters } from '../protocol/form-body.js'
 import { requireParameter } from './grants/requested-scope.js'
 import type { TokenRevoker } from '../tokens/token-revoker.js'
+import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
 import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
 import { documentationOnly, useFormEndpoint } from './token-endpoint.js'
 
@@ -58,7 +59,9 @@ export function revokeEndpoint (config: RevokeEndpointConfig) {
   return async function revokeEndpointPlugin (instance: FastifyInstance): Promise<void> {
     useFormEndpoint(instance, config.bodyLimit, config.realm)
 
+    refuseOtherMethods(instance, config.url)
     instance.post(config.url, withEndpointRouteOptions({
+      ...FORM_ROUTE_LOG,
       schema: revokeRouteSchema(),
       bodyLimit: config.bodyLimit,
       validatorCompiler: documentationOnly

@@ -11,6 +11,7 @@ import {
 } from '../errors.js'
 import { parseFormBody, type FormParameters } from '../protocol/form-body.js'
 import type { GrantHandler } from './grants/grant.js'
+import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
 import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
 
 export interface TokenEndpointConfig {
@@ -126,7 +127,9 @@ export function tokenEndpoint (config: TokenEndpointConfig) {
   return async function tokenEndpointPlugin (instance: FastifyInstance): Promise<void> {
     useFormEndpoint(instance, config.bodyLimit, config.realm)
 
+    refuseOtherMethods(instance, config.url)
     instance.post(config.url, withEndpointRouteOptions({
+      ...FORM_ROUTE_LOG,
       schema: config.schema,
       bodyLimit: config.bodyLimit,
       validatorCompiler: documentationOnly,

@@ -283,11 +283,12 @@ t.test('+ in the form is a space', async (t) => {
   assertError(t, await postForm(app, 'username=john%2Bdoe&password=my+secret'), 400, BAD_CREDENTIALS, '%2B is a literal plus')
 })
 
-t.test('only POST: GET /token is 404', async (t) => {
+t.test('only POST: GET /token is 405 with Allow: POST, and echoes nothing of its query', async (t) => {
   const { app } = await tokenApp(t)
   const response = await app.inject({ method: 'GET', url: '/token?username=johndoe&password=secret' })
-  t.equal(response.statusCode, 404)
-  t.same(response.json(), { message: 'Route GET:/token?username=johndoe&password=secret not found', error: 'Not Found', statusCode: 404 })
+  t.equal(response.statusCode, 405)
+  t.equal(response.headers.allow, 'POST')
+  t.same(response.json(), { error: 'invalid_request', error_description: 'This endpoint accepts only POST' })
 })
 
 t.test('tokenUrl moves the endpoint', async (t) => {
