@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import { createSigner, createVerifier, TOKEN_ERROR_CODES } from 'fast-jwt'
 import { assertAccessTokenClaims, RESERVED_CLAIMS, type AccessTokenClaims } from './access-token-claims.js'
+import { assertCompactJws } from './compact-jws.js'
 import { InvalidOptionError, InvalidTokenError } from '../errors.js'
 import { jwks, type JsonWebKeySet } from './jwks.js'
 import { formatScope, isScopeToken } from '../protocol/scopes.js'
@@ -293,6 +294,7 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     const now = Date.now()
     const cached = cache.get(token, now)
     if (cached !== undefined) return cached
+    assertCompactJws(token)
     const verifyJwt = verifierOf(token)
     let payload: Record<string, unknown>
     try {
@@ -300,6 +302,8 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     } catch (err) {
       throw invalidTokenError(err)
     }
+    // RFC 7519 §4.1.3: a token naming an audience is for that audience; with none configured, none is ours
+    if (audience === undefined && payload.aud !== undefined) throw new InvalidTokenError('The access token audience is not accepted')
     const tolerance = resolved.clockToleranceMs
     assertAccessTokenClaims(payload, now, tolerance)
     const claims = deepFreeze(payload)
