@@ -1,7 +1,8 @@
-import { InvalidScopeError } from './errors.js'
+import { InvalidGrantError, InvalidScopeError } from './errors.js'
 import type { AccessTokenClaims } from './jwt/access-token-claims.js'
 import type { AccessTokens } from './jwt/access-tokens.js'
 import type { ResolvedOptions } from './options.js'
+import type { AccountPolicy } from './passwords/account-policy.js'
 import type { PasswordHasher } from './passwords/password-hasher.js'
 import type { CurrentUserOptions } from './resource-server/current-user.js'
 import type { RequestAuthentication } from './resource-server/request-authentication.js'
@@ -17,7 +18,13 @@ export interface OAuth2PasswordApi {
   readonly schemeName: string
   /** Every registered security scheme by name. */
   readonly schemes: ReadonlyMap<string, SecurityScheme>
-  /** Issues tokens as the token endpoint would (a refresh token too, when enabled), for a user the app has already authenticated. */
+  /**
+   * Issues tokens as the token endpoint would (a refresh token too, when enabled),
+   * for a user the app has already authenticated. The account policy is asked
+   * first: `FST_OAUTH2_INVALID_GRANT` for a deleted or disabled account, and the
+   * scopes (`scopes`, else `user.scopes`, else all the account holds) are narrowed
+   * to those the account holds now (`FST_OAUTH2_INVALID_SCOPE` when none is left).
+   */
   issueTokens (user: { id: string, scopes?: readonly string[] }, scopes?: readonly ScopeName[]): Promise<TokenResponse>
   /**
    * Revokes a refresh token (with its whole family and, when revocation checks are on,
@@ -69,17 +76,22 @@ export interface ApiEngines {
   readonly revoker: TokenRevoker
   readonly revocation: Revocation
   readonly declaredScopes: ReadonlySet<string>
+  readonly policy: AccountPolicy
 }
 
 /** Builds `app.oauth2` over the plugin's engines. */
 export function createApi (engines: ApiEngines): OAuth2PasswordApi {
-  const { options, accessTokens, passwords, schemes, issue, revoker, revocation, declaredScopes } = engines
+  const { options, accessTokens, passwords, schemes, issue, revoker, revocation, declaredScopes, policy } = engines
   return {
     schemeName: options.schemeName,
     schemes,
     async issueTokens (user, scopes) {
-      const granted = [...(scopes ?? user.scopes ?? [])]
-      if (!granted.every((scope) => declaredScopes.has(scope))) throw new InvalidScopeError('The requested scope is not declared by this server')
+      const requested = scopes ?? user.scopes
+      if (requested !== undefined && !requested.every((scope) => declaredScopes.has(scope))) throw new InvalidScopeError('The requested scope is not declared by this server')
+      const grant = await policy.current(user.id)
+      if (grant === null) throw new InvalidGrantError('The account is unknown or disabled')
+      const granted = policy.narrow(grant, requested ?? [...(grant.scopes ?? [])])
+      if (requested !== undefined && requested.length > 0 && granted.length === 0) throw new InvalidScopeError('None of the requested scopes may be granted to this user')
       return await issue({ id: user.id }, granted, null)
     },
     verifyAccessToken: (token) => accessTokens.verify(token),

@@ -13,10 +13,12 @@ import { createAccessTokens, type AccessTokens } from './jwt/access-tokens.js'
 import { documentProtectedRoute, securitySchemesCarrier, securitySchemesTransform } from './openapi/security-schemes.js'
 import { tokenRouteSchema } from './openapi/token-operation.js'
 import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
-import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.js'
+import { createAccountPolicy, type AccountPolicy } from './passwords/account-policy.js'
+import { createPasswordHasher } from './passwords/password-hasher.js'
+import { createLoginVerifier, type VerifyLogin } from './passwords/verify-login.js'
 import { challengeOnError, currentUserResolver } from './resource-server/current-user.js'
 import { compileRequirement } from './resource-server/requirements.js'
-import { requireSecurity, routeSecurity } from './resource-server/route-security.js'
+import { earlyRouteGuard, requireSecurity, routeSecurity } from './resource-server/route-security.js'
 import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
 import type { SecurityScheme } from './schemes/security-scheme.js'
 import { memoryTokenStore } from './stores/memory.js'
@@ -36,9 +38,23 @@ function buildAccessTokens (options: ResolvedOptions): AccessTokens {
   })
 }
 
-function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, passwords: PasswordHasher): Map<string, SecurityScheme> {
+interface AccountServices {
+  readonly passwords: ReturnType<typeof createPasswordHasher>
+  readonly policy: AccountPolicy
+  readonly verifyLogin: VerifyLogin
+}
+
+function buildAccountServices (fastify: FastifyInstance, options: ResolvedOptions, declaredScopes: ReadonlySet<string>): AccountServices {
+  const passwords = createPasswordHasher(options.bcrypt)
+  const policy = createAccountPolicy(options.users, declaredScopes)
+  const verifyLogin = createLoginVerifier({ users: options.users, passwords, policy, onRehash: options.onRehash, log: fastify.log })
+  return { passwords, policy, verifyLogin }
+}
+
+function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, accounts: AccountServices): Map<string, SecurityScheme> {
   const schemes = new Map<string, SecurityScheme>([[bearer.name, bearer]])
-  const context = { users: options.users, passwords, realm: options.realm, scopes: options.scopes, log: fastify.log }
+  const { passwords, verifyLogin } = accounts
+  const context = { users: options.users, passwords, verifyLogin, realm: options.realm, scopes: options.scopes, log: fastify.log }
   for (const [name, factory] of Object.entries(options.securitySchemes)) schemes.set(name, factory(name, context))
   return schemes
 }
@@ -73,7 +89,9 @@ function buildTokenServices (fastify: FastifyInstance, options: ResolvedOptions,
 async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
   const accessTokens = buildAccessTokens(options)
-  const passwords = createPasswordHasher(options.bcrypt)
+  const declaredScopes: ReadonlySet<string> = new Set(Object.keys(options.scopes))
+  const accounts = buildAccountServices(fastify, options, declaredScopes)
+  const { passwords, policy } = accounts
   // fastify-plugin skips the encapsulation that applies a `prefix` register option: apply it to the token route
   const prefix = (rawOptions as { prefix?: unknown }).prefix
   const routePrefix = typeof prefix === 'string' ? prefix : ''
@@ -92,10 +110,10 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     locations: options.bearerToken,
     accessTokens,
     users: options.users,
+    policy,
     checks: revocation.check === null ? [] : [revocation.check]
   })
-  const declaredScopes: ReadonlySet<string> = new Set(Object.keys(options.scopes))
-  const schemes = buildSchemes(fastify, options, bearer, passwords)
+  const schemes = buildSchemes(fastify, options, bearer, accounts)
   // A default requirement naming an unknown scheme or scope fails now, even if no route ever uses it
   if (options.security !== undefined) compileRequirement(options.security, schemes, '(the `security` option)')
   const userSchemes = new Set([...schemes.values()].filter((scheme) => scheme.resolvesUser).map((scheme) => scheme.name))
@@ -103,31 +121,26 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.decorateRequest('auth', null)
   fastify.decorateRequest('currentUser', currentUserResolver(bearer, userSchemes))
   fastify.addHook('onError', challengeOnError)
-  fastify.decorate('oauth2', createApi({ options, accessTokens, passwords, schemes, ...tokens, declaredScopes }))
+  fastify.decorate('oauth2', createApi({ options, accessTokens, passwords, schemes, ...tokens, declaredScopes, policy }))
   fastify.addHook('onClose', async function closeTokenStore () {
     revocation.close()
     await store.close()
   })
   fastify.decorate('requireSecurity', requireSecurity)
   fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
+  // Routes registered before the plugin are enforced too: onRoute never saw them
+  fastify.addHook('onRequest', earlyRouteGuard({ schemes }))
   // The token route adds the schemes to the OpenAPI document; the carrier does when @fastify/swagger comes later
   const documentSchemes = securitySchemesTransform(schemes)
   fastify.addHook('onRoute', securitySchemesCarrier(fastify, tokenPath.slice(fastify.prefix.length), documentSchemes))
 
   const grants = new Map<string, GrantHandler>([
-    ['password', passwordGrant({
-      users: options.users,
-      passwords,
-      declaredScopes,
-      issueTokens: tokens.issue,
-      onRehash: options.onRehash,
-      log: fastify.log
-    })]
+    ['password', passwordGrant({ verifyLogin: accounts.verifyLogin, declaredScopes, issueTokens: tokens.issue })]
   ])
   if (refreshTokens !== null) {
     grants.set('refresh_token', refreshTokenGrant({
       refreshTokens,
-      users: options.users,
+      policy,
       declaredScopes,
       issueTokens: tokens.issue
     }))
@@ -140,7 +153,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     strict: options.strict,
     realm: options.realm,
     schema: tokenRouteSchema([...grants.keys()]),
-    swaggerTransform: documentSchemes
+    swaggerTransform: documentSchemes,
+    route: options.tokenRoute
   }), { prefix: routePrefix })
   // RFC 7009: there is something to revoke once refresh tokens or access-token checks are on
   if (refreshTokens !== null || revocation.check !== null) {
@@ -149,7 +163,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
       bodyLimit: options.tokenBodyLimit,
       clients: options.clients,
       realm: options.realm,
-      revoker: tokens.revoker
+      revoker: tokens.revoker,
+      route: options.revokeRoute
     }), { prefix: routePrefix })
   }
   if (accessTokens.jwks !== null) await fastify.register(jwksRoute(accessTokens.jwks))
@@ -180,8 +195,9 @@ export type { OAuth2PasswordOptions } from './options.js'
 export type { AccessTokenClaims, SigningKey } from './jwt/access-tokens.js'
 export type { Authentication, SecurityRequirement, SecurityScheme, SecuritySchemeObject } from './schemes/security-scheme.js'
 export type { SchemeContext, SchemeFactory } from './schemes/scheme-factory.js'
-export type { CurrentUser, DefaultUser, OAuth2PasswordTypes, ScopeName, UserAccount, UserStore } from './types.js'
+export type { AccountAuthorization, CurrentUser, DefaultUser, OAuth2PasswordTypes, ScopeName, UserAccount, UserStore } from './types.js'
 export type { ClientRegistration, ClientRegistry } from './authorization-server/client-auth.js'
+export type { EndpointRouteOptions, EndpointRouteSchema } from './authorization-server/route-options.js'
 export type { CurrentUserOptions } from './resource-server/current-user.js'
 export type { TokenResponse } from './tokens/token-response.js'
 export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'

@@ -5,6 +5,7 @@ import type { SecurityRequirement } from './schemes/security-scheme.js'
 import type { SchemeFactory } from './schemes/scheme-factory.js'
 import type { CurrentUser, UserAccount, UserStore } from './types.js'
 import type { ClientRegistry } from './authorization-server/client-auth.js'
+import { resolveEndpointRouteOptions, type EndpointRouteOptions } from './authorization-server/route-options.js'
 import type { SigningKey } from './jwt/access-tokens.js'
 import { resolveSigningKeys, type KeyMaterial } from './jwt/signing-keys.js'
 import { TOKEN_STORE_METHODS, type TokenStore } from './stores/token-store.js'
@@ -82,6 +83,14 @@ export interface OAuth2PasswordOptions {
   }
   /** Path of the RFC 7009 revocation endpoint, relative to the registration prefix. Default `/revoke`. */
   revokeUrl?: string
+  /**
+   * Route options of the token endpoint: `config` (e.g. `{ rateLimit: … }` for
+   * `@fastify/rate-limit`), route hooks (`onRequest`, `preHandler`, …) and
+   * `schema` documentation (`tags`, `summary`, `description`, `operationId`).
+   */
+  tokenRoute?: EndpointRouteOptions
+  /** Route options of the revocation endpoint, as `tokenRoute`. */
+  revokeRoute?: EndpointRouteOptions
 }
 
 /** Options after validation: complete, frozen, and the only thing the plugin reads. */
@@ -109,6 +118,8 @@ export interface ResolvedOptions {
   readonly store: TokenStore | undefined
   readonly revocation: { readonly checkAccessTokens: boolean, readonly cacheTtlSeconds: number, readonly cacheSize: number, readonly onStoreError: 'fail-closed' | 'fail-open' }
   readonly revokeUrl: string
+  readonly tokenRoute: Readonly<EndpointRouteOptions>
+  readonly revokeRoute: Readonly<EndpointRouteOptions>
 }
 
 const DEFAULTS = {
@@ -179,6 +190,9 @@ function resolveUsers (users: unknown): UserStore<CurrentUser> {
   if (!isRecord(users)) fail('users', 'must be an object with findByUsername and findById', users)
   if (typeof users.findByUsername !== 'function') fail('users.findByUsername', 'must be a function', users.findByUsername)
   if (typeof users.findById !== 'function') fail('users.findById', 'must be a function', users.findById)
+  if (users.findAccountById !== undefined && typeof users.findAccountById !== 'function') {
+    fail('users.findAccountById', 'must be a function when given', users.findAccountById)
+  }
   return users as unknown as UserStore<CurrentUser>
 }
 
@@ -327,6 +341,8 @@ export function resolveOptions (raw: unknown): ResolvedOptions {
     refreshTokens: resolveRefreshTokens(raw.refreshTokens),
     store: resolveStore(raw.store),
     revocation: resolveRevocation(raw.revocation),
-    revokeUrl: optionalString('revokeUrl', raw.revokeUrl, PATH, DEFAULTS.revokeUrl)
+    revokeUrl: optionalString('revokeUrl', raw.revokeUrl, PATH, DEFAULTS.revokeUrl),
+    tokenRoute: resolveEndpointRouteOptions('tokenRoute', raw.tokenRoute),
+    revokeRoute: resolveEndpointRouteOptions('revokeRoute', raw.revokeRoute)
   })
 }

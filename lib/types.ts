@@ -23,22 +23,39 @@ export interface DefaultUser {
 /** The app's user type (see {@link OAuth2PasswordTypes}). */
 export type CurrentUser = OAuth2PasswordTypes extends { user: infer User } ? User : DefaultUser
 
+/**
+ * What an account may be granted now: the account policy's one source, read at
+ * every issuance (password grant, refresh grant, `app.oauth2.issueTokens`, HTTP
+ * Basic) and, for `disabled`, on every authenticated request.
+ */
+export interface AccountAuthorization {
+  /** Scopes this user may be granted now; none when left out. A refresh narrows to them (RFC 6749 §6). */
+  scopes?: readonly string[]
+  /** A disabled user cannot log in or refresh, and tokens already issued to it stop working. */
+  disabled?: boolean
+}
+
 /** What the token endpoint needs to check a login. */
-export interface UserAccount {
+export interface UserAccount extends AccountAuthorization {
   /** Stable user id: becomes the token's `sub` and is passed to `findById`. */
   id: string
   /** bcrypt hash from `hashPassword()`. */
   passwordHash: string
-  /** Scopes this user may be granted; the token gets the requested ones among them. */
-  scopes?: readonly string[]
-  /** A disabled user cannot log in, and tokens already issued to it stop working. */
-  disabled?: boolean
 }
 
-/** The app's user lookups. Both may be sync or async; `null` means "no such user". */
+/** The app's user lookups. All may be sync or async; `null` means "no such user". */
 export interface UserStore<User = CurrentUser> {
+  /** The account a login names, with its password hash and what it may be granted. */
   findByUsername (username: string): UserAccount | null | Promise<UserAccount | null>
+  /** The user `request.currentUser()` resolves to. */
   findById (id: string): User | null | Promise<User | null>
+  /**
+   * The account's authorization by id, as `findByUsername` reports it (the same
+   * row will do). With it, a refresh, `issueTokens` and every authenticated request
+   * read the account's scopes and `disabled` from here. Without it, they read
+   * `disabled` and `scopes` from `findById`'s user when it has them.
+   */
+  findAccountById? (id: string): AccountAuthorization | null | Promise<AccountAuthorization | null>
 }
 
 /** Whether a user object returned by `findById` is marked disabled. */

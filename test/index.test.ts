@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import oauth2Password, { oauth2Password as namedExport, type OAuth2PasswordOptions } from '../lib/index.js'
 import { accessTokensWith } from './helpers/access-tokens.js'
+import { createAccountPolicy } from '../lib/passwords/account-policy.js'
 import { oauth2PasswordBearer } from '../lib/schemes/oauth2-password-bearer.js'
 import { buildApp, PASSWORD, postForm, SCOPES, SECRET, seedUsers } from './helpers/build-app.js'
 
@@ -45,10 +46,10 @@ t.test('app.oauth2.issueTokens()', async (t) => {
     t.ok(claims.exp >= before + 1800 && claims.exp <= nowSeconds() + 1800)
   })
 
-  t.test('without scopes: the user\'s own scopes; with neither: none', async (t) => {
+  t.test('without scopes: the user\'s own scopes; with neither: all the account holds now', async (t) => {
     const server = await app(t)
     t.equal((await server.oauth2.issueTokens({ id: 'johndoe', scopes: ['me', 'items'] })).scope, 'me items')
-    t.equal((await server.oauth2.issueTokens({ id: 'johndoe' })).scope, '')
+    t.equal((await server.oauth2.issueTokens({ id: 'johndoe' })).scope, 'me items')
     t.equal((await server.oauth2.issueTokens({ id: 'johndoe', scopes: ['me', 'items'] }, [])).scope, '', 'an explicit [] wins')
   })
 
@@ -129,6 +130,7 @@ t.test('app.oauth2.requirement(), schemeName and schemes', async (t) => {
       locations: { query: false, cookie: false },
       accessTokens: accessTokensWith({ secret: SECRET, ttlSeconds: 60 }),
       users: { findByUsername: () => null, findById: () => null },
+      policy: createAccountPolicy({ findByUsername: () => null, findById: () => null }, new Set()),
       checks: []
     })
     t.same(scheme.openapi(), { type: 'oauth2', flows: { password: { tokenUrl: '/token', refreshUrl: '/token', scopes: SCOPES } } })

@@ -57,9 +57,11 @@ t.test('defaults: one complete, frozen set', async (t) => {
     refreshTokens: { enabled: false, idleTtlSeconds: 14 * 86_400, absoluteTtlSeconds: 30 * 86_400, reuseGraceSeconds: 0 },
     store: undefined,
     revocation: { checkAccessTokens: false, cacheTtlSeconds: 1, cacheSize: 10_000, onStoreError: 'fail-closed' },
-    revokeUrl: '/revoke'
+    revokeUrl: '/revoke',
+    tokenRoute: {},
+    revokeRoute: {}
   })
-  for (const key of ['scopes', 'bcrypt', 'bearerToken', 'securitySchemes', 'refreshTokens', 'revocation'] as const) {
+  for (const key of ['scopes', 'bcrypt', 'bearerToken', 'securitySchemes', 'refreshTokens', 'revocation', 'tokenRoute', 'revokeRoute'] as const) {
     t.ok(Object.isFrozen(options[key]), `${key} is frozen`)
   }
 })

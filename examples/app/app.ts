@@ -116,7 +116,9 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
       users: {
         findByUsername: (username) => users.findAccount(username),
         // A token's subject is the username
-        findById: (username) => users.findUser(username)
+        findById: (username) => users.findUser(username),
+        // The account policy's source after login: a refresh narrows to the scopes held now
+        findAccountById: (username) => users.findAccount(username)
       },
       // A login whose hash predates a raised BCRYPT_COST gets a fresh one
       onRehash: (account, passwordHash) => users.updatePasswordHash(account.id, passwordHash),

@@ -3,6 +3,8 @@ import { authenticateClient, type ClientRegistry } from './client-auth.js'
 import type { FormParameters } from '../protocol/form-body.js'
 import { requireParameter } from './grants/requested-scope.js'
 import type { TokenRevoker } from '../tokens/token-revoker.js'
+import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
+import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
 import { documentationOnly, useFormEndpoint } from './token-endpoint.js'
 
 export interface RevokeEndpointConfig {
@@ -12,6 +14,8 @@ export interface RevokeEndpointConfig {
   readonly clients: ClientRegistry | undefined
   readonly realm: string
   readonly revoker: TokenRevoker
+  /** The app's route options (`revokeRoute`): config, hooks, documentation. */
+  readonly route: Readonly<EndpointRouteOptions>
 }
 
 const OAUTH2_ERROR_BODY = {
@@ -55,11 +59,13 @@ export function revokeEndpoint (config: RevokeEndpointConfig) {
   return async function revokeEndpointPlugin (instance: FastifyInstance): Promise<void> {
     useFormEndpoint(instance, config.bodyLimit, config.realm)
 
-    instance.post(config.url, {
+    refuseOtherMethods(instance, config.url)
+    instance.post(config.url, withEndpointRouteOptions({
+      ...FORM_ROUTE_LOG,
       schema: revokeRouteSchema(),
       bodyLimit: config.bodyLimit,
       validatorCompiler: documentationOnly
-    }, async function revokeToken (request, reply) {
+    }, config.route), async function revokeToken (request, reply) {
       const parameters = (request.body ?? Object.create(null)) as FormParameters
       // RFC 7009 §2.1: the client authenticates as at the token endpoint
       const client = authenticateClient(request.headers.authorization, parameters, config.clients, null)

@@ -12,6 +12,8 @@ import {
 } from '../errors.js'
 import { parseFormBody, type FormParameters } from '../protocol/form-body.js'
 import type { GrantHandler } from './grants/grant.js'
+import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
+import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
 
 export interface TokenEndpointConfig {
   /** Route path, relative to the registration prefix. */
@@ -26,6 +28,8 @@ export interface TokenEndpointConfig {
   readonly schema: FastifySchema
   /** `@fastify/swagger` hook run for this route: adds the security schemes to the document. */
   readonly swaggerTransform: SwaggerTransform
+  /** The app's route options (`tokenRoute`): config, hooks, documentation. */
+  readonly route: Readonly<EndpointRouteOptions>
 }
 
 // The form is checked by parseFormBody and the grants; the body schema only documents it
@@ -44,19 +48,34 @@ const FRAMEWORK_ERRORS: Record<string, string> = {
   FST_ERR_VALIDATION: 'The request parameters are malformed'
 }
 
+// Fastify's own request errors on these routes (content type, body length, form validation) are the form's
+function isRequestError (error: FastifyError): boolean {
+  return typeof error.code === 'string' && (error.code.startsWith('FST_ERR_CTP_') || error.code === 'FST_ERR_VALIDATION')
+}
+
 function asOAuth2Error (error: FastifyError): OAuth2Error | null {
   if (isCatalogueError(error) && protocolErrorCode(error) !== undefined) return error as unknown as OAuth2Error
-  if (error.statusCode !== undefined && error.statusCode < 500) {
-    return new InvalidRequestError(FRAMEWORK_ERRORS[error.code] ?? 'The request is malformed') as OAuth2Error
-  }
+  if (isRequestError(error)) return new InvalidRequestError(FRAMEWORK_ERRORS[error.code] ?? 'The request is malformed') as OAuth2Error
   return null
 }
 
 /**
- * Renders every failure of the token endpoint as RFC 6749 §5.2 `{ error, error_description }`,
- * including the framework's own (wrong content type, oversized body), so clients see one shape.
+ * Whether another plugin or hook raised `error` on purpose, with its own status (a
+ * 429 from `@fastify/rate-limit`, a 403 from an allow-list, a 503 from maintenance):
+ * the plugin owns only its own errors, so those keep their status and headers.
+ */
+function isForeignError (error: FastifyError): boolean {
+  return typeof error.statusCode === 'number' && !isCatalogueError(error) && !isRequestError(error)
+}
+
+/**
+ * Renders the plugin's own failures on its form endpoints as RFC 6749 §5.2
+ * `{ error, error_description }`, including the framework's request errors (wrong
+ * content type, oversized body), so clients see one shape. An error another plugin
+ * raised is thrown on to the app's error handler, unchanged.
  */
 function renderTokenError (realm: string, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (isForeignError(error)) throw error
   const oauth2 = asOAuth2Error(error)
   if (oauth2 === null) {
     request.log.error({ err: error }, 'fastify-oauth2-password: token endpoint failure')
@@ -109,12 +128,14 @@ export function tokenEndpoint (config: TokenEndpointConfig) {
   return async function tokenEndpointPlugin (instance: FastifyInstance): Promise<void> {
     useFormEndpoint(instance, config.bodyLimit, config.realm)
 
-    instance.post(config.url, {
+    refuseOtherMethods(instance, config.url)
+    instance.post(config.url, withEndpointRouteOptions({
+      ...FORM_ROUTE_LOG,
       schema: config.schema,
       bodyLimit: config.bodyLimit,
       validatorCompiler: documentationOnly,
       config: { swaggerTransform: config.swaggerTransform }
-    }, async function token (request) {
+    }, config.route), async function token (request) {
       const parameters = (request.body ?? Object.create(null)) as FormParameters
       const type = grantType(parameters, config.strict)
       const client = authenticateClient(request.headers.authorization, parameters, config.clients, type)

@@ -1,6 +1,6 @@
 import { InvalidTokenError } from '../errors.js'
 import { assertAccessTokenClaims, type AccessTokenClaims } from './access-token-claims.js'
-import { decodeJsonObject, decodeProtectedHeader, splitCompactJws } from './compact-jws.js'
+import { decodeJsonObject, decodeProtectedHeader, isHeaderWellTyped, splitCompactJws } from './compact-jws.js'
 import { hmacSignatureCheck, publicKeySignatureCheck, type SignatureCheck } from './jws-signature.js'
 import type { KeyMaterial } from './signing-keys.js'
 import { TOKEN_REFUSALS } from './token-refusals.js'
@@ -55,6 +55,8 @@ function isAccessTokenType (typ: unknown): boolean {
 /** RFC 7515 §5.2: the signature first, then what the header asks of the recipient; returns the payload segment. */
 function assertSigned (token: string, keys: KeySelection): string {
   const header = decodeProtectedHeader(token) ?? refuse(keys.unreadable)
+  // RFC 7515 §4.1: a registered parameter of the wrong type makes the JWS invalid, not absent
+  if (!isHeaderWellTyped(header)) refuse(TOKEN_REFUSALS.invalid)
   const checks = keys.checksOf(header)
   const jws = splitCompactJws(token) ?? refuse(TOKEN_REFUSALS.invalid)
   // RFC 8725 §2.1: an unsigned token is refused before its algorithm is even considered
@@ -118,6 +120,8 @@ export function createAccessTokenVerifier (policy: VerificationPolicy): AccessTo
     for (const name of required) {
       if (claims[name] === undefined) refuse(TOKEN_REFUSALS.claims)
     }
+    // RFC 7519 §4.1.3: a token naming an audience is refused by a processor that is not one of them
+    if (audience === undefined && claims.aud !== undefined) refuse(TOKEN_REFUSALS.audience)
     assertTimeWindow(claims, nowMs, clockToleranceMs)
     if (audience !== undefined) assertAudience(claims.aud, audience)
     if (issuer !== undefined) assertIssuer(claims.iss, issuer)

@@ -1,4 +1,6 @@
 import { Buffer, isUtf8 } from 'node:buffer'
+import { InvalidTokenError } from '../errors.js'
+import { TOKEN_REFUSALS } from './token-refusals.js'
 
 /** The segments of a JWS Compact Serialization (RFC 7515 §7.1), split once. */
 export interface CompactJws {
@@ -68,4 +70,43 @@ export function splitCompactJws (token: string): CompactJws | null {
   // A third dot lands in the payload segment, which the alphabet check refuses
   if (!isCanonicalBase64url(payload)) return null
   return { signingInput: token.slice(0, last), payload, signature: token.slice(last + 1) }
+}
+
+// RFC 7515 §4.1: the registered header parameters whose value is a string
+const STRING_PARAMETERS = ['alg', 'typ', 'cty', 'kid', 'jku', 'x5u', 'x5t', 'x5t#S256'] as const
+
+/**
+ * Whether a protected header's registered parameters have their RFC 7515 §4.1 types:
+ * `alg` a non-empty string, the other string parameters strings, `x5c` an array of
+ * strings, `jwk` an object. A wrongly typed parameter makes the whole JWS invalid,
+ * rather than being read as absent.
+ */
+export function isHeaderWellTyped (header: Record<string, unknown>): boolean {
+  if (typeof header.alg !== 'string' || header.alg === '') return false
+  for (const name of STRING_PARAMETERS) {
+    if (header[name] !== undefined && typeof header[name] !== 'string') return false
+  }
+  if (header.x5c !== undefined && !(Array.isArray(header.x5c) && header.x5c.every((entry) => typeof entry === 'string'))) return false
+  return header.jwk === undefined || (typeof header.jwk === 'object' && header.jwk !== null && !Array.isArray(header.jwk))
+}
+
+/**
+ * Asserts that `token` is a compact JWS in its one canonical spelling (RFC 7515
+ * §7.1: three canonical base64url segments, the signature possibly empty for the
+ * verifier to refuse) whose protected header is a JSON object with registered
+ * parameters of the right types and no `crit` (RFC 7515 §4.1.11: it names
+ * extensions the verifier must understand, and this one understands none). For
+ * verifiers that hand the token to a library afterwards (remote providers' JWTs);
+ * throws `InvalidTokenError` with a description that never echoes the token.
+ *
+ * @example
+ * ```ts
+ * assertCompactJws(token) // throws for 'a.b', 'eyJ…=.e30.sig', a header with "crit"
+ * ```
+ */
+export function assertCompactJws (token: string): void {
+  const header = decodeProtectedHeader(token)
+  const jws = splitCompactJws(token)
+  if (header === null || jws === null || !isHeaderWellTyped(header) || header.crit !== undefined ||
+    (jws.signature !== '' && !isCanonicalBase64url(jws.signature))) throw new InvalidTokenError(TOKEN_REFUSALS.invalid)
 }

@@ -7,6 +7,7 @@ import { fetchJson, RemoteDocumentError } from '../util/fetch-json.js'
 import { readJwks, REMOTE_ALGORITHMS, type RemoteKey } from './remote-jwks.js'
 import { isSecureUrl } from '../util/secure-url.js'
 import { readUnverifiedKid } from './unverified-kid.js'
+import { assertCompactJws } from './compact-jws.js'
 import { isRecord } from '../util/is-record.js'
 import { deepFreeze } from '../util/deep-freeze.js'
 
@@ -153,7 +154,19 @@ export function createRemoteJwtVerifier (config: RemoteJwtVerifierConfig): Remot
     return verifier
   }
 
+  // RFC 7519 §4.1.6: iat is a NumericDate; a token issued after "now" comes from a forger or a broken clock
+  function assertIssuedInPast (claims: Record<string, unknown>): void {
+    const iat = claims.iat
+    if (iat === undefined) return
+    // The wall clock, as fast-jwt's exp and nbf checks use (config.now only times the caches)
+    const now = Date.now()
+    if (typeof iat !== 'number' || !Number.isFinite(iat) || iat * 1000 > now + config.clockToleranceMs) {
+      throw new InvalidTokenError('The access token was issued in the future')
+    }
+  }
+
   return async function verifyRemoteJwt (token) {
+    assertCompactJws(token)
     let verify: JwtVerifier
     try {
       verify = await verifierFor(token)
@@ -162,10 +175,13 @@ export function createRemoteJwtVerifier (config: RemoteJwtVerifierConfig): Remot
       config.log.warn({ err: error }, 'fastify-oauth2-password: the token provider is unavailable')
       throw new AuthenticationUnavailableError()
     }
+    let claims: Record<string, unknown>
     try {
-      return deepFreeze(verify(token))
+      claims = verify(token)
     } catch (error) {
       throw invalidTokenError(error)
     }
+    assertIssuedInPast(claims)
+    return deepFreeze(claims)
   }
 }

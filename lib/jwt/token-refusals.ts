@@ -11,5 +11,6 @@ export const TOKEN_REFUSALS = Object.freeze({
   type: 'The access token type is not at+jwt',
   claims: 'The access token claims are invalid',
   issuerOrAudience: 'The access token issuer or audience is not accepted',
+  audience: 'The access token audience is not accepted',
   unknownKey: 'The access token signing key is unknown'
 })

@@ -9,6 +9,15 @@ import { PasswordTooLongError } from '../errors.js'
  */
 export const BCRYPT_MAX_PASSWORD_BYTES = 72
 
+/**
+ * Whether `password` is longer than bcrypt reads ({@link BCRYPT_MAX_PASSWORD_BYTES}
+ * UTF-8 bytes). The one place the limit is checked: hashing refuses such a
+ * password, verifying answers false, logins refuse it before any lookup.
+ */
+export function exceedsBcryptLimit (password: string): boolean {
+  return Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_PASSWORD_BYTES
+}
+
 /** The work factor used when none is given: 2^12 rounds, a few hundred milliseconds per hash on one core. */
 export const DEFAULT_BCRYPT_COST = 12
 
@@ -90,9 +99,7 @@ export async function hashPassword (password: string, options: HashPasswordOptio
   if (typeof password !== 'string') {
     throw new TypeError(`password must be a string, got ${typeof password}`)
   }
-  if (Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_PASSWORD_BYTES) {
-    throw new PasswordTooLongError()
-  }
+  if (exceedsBcryptLimit(password)) throw new PasswordTooLongError()
   return await bcryptHash(password, cost)
 }
 
@@ -110,7 +117,7 @@ export async function hashPassword (password: string, options: HashPasswordOptio
  * ```
  */
 export async function verifyPassword (password: string, hash: string): Promise<boolean> {
-  if (typeof password !== 'string' || Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_PASSWORD_BYTES) return false
+  if (typeof password !== 'string' || exceedsBcryptLimit(password)) return false
   if (!isBcryptHash(hash)) return false
   try {
     return await bcryptVerify(password, hash)

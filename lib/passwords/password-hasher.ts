@@ -1,12 +1,11 @@
-import { Buffer } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { ConcurrencyGate, GateFullError } from '../util/concurrency-gate.js'
 import { type OAuth2Error, PasswordTooLongError, TemporarilyUnavailableError, withRefusalHeaders } from '../errors.js'
 import {
   assertBcryptCost,
-  BCRYPT_MAX_PASSWORD_BYTES,
   DEFAULT_BCRYPT_COST,
+  exceedsBcryptLimit,
   hashPassword,
   isBcryptHash,
   needsRehash,
@@ -157,10 +156,8 @@ export function createPasswordHasher (options: PasswordHasherOptions = {}): Pass
     },
 
     async hash (password: string): Promise<string> {
-      if (Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_PASSWORD_BYTES) {
-        // Refused before taking a slot: there is no bcrypt work to queue for.
-        throw new PasswordTooLongError()
-      }
+      // Refused before taking a slot: there is no bcrypt work to queue for.
+      if (exceedsBcryptLimit(password)) throw new PasswordTooLongError()
       return await throughGate(gate, function hashWithCost () { return hashPassword(password, { cost }) })
     },
 

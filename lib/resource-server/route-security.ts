@@ -6,6 +6,8 @@ import { hasAllScopes } from '../protocol/scopes.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from '../schemes/security-scheme.js'
 
 const kContextSecurity = Symbol('fastify-oauth2-password.contextSecurity')
+// Set in the config of every route the onRoute hook saw, so the guard knows which ones it did not
+const kSeen = Symbol('fastify-oauth2-password.routeSeen')
 
 interface SecurityContext {
   [kContextSecurity]?: SecurityRequirement[]
@@ -45,9 +47,8 @@ function declaredSecurity (routeOptions: RouteOptions): SecurityRequirement[] | 
 
 /** The route's effective requirement: its own (or the default), combined with its contexts'. */
 function effectiveSecurity (context: SecurityRequirement[] | undefined, routeOptions: RouteOptions, config: RouteSecurityConfig): SecurityRequirement[] | undefined {
-  const hidden = (routeOptions.schema as { hide?: unknown } | undefined)?.hide === true
-  // Hidden routes (Swagger UI's own assets among them) are outside the document, so outside its default too
-  const own = declaredSecurity(routeOptions) ?? (hidden ? undefined : config.defaultSecurity?.map((entry) => ({ ...entry })))
+  // `schema.hide` changes the document only: a hidden route is enforced like any other
+  const own = declaredSecurity(routeOptions) ?? config.defaultSecurity?.map((entry) => ({ ...entry }))
   if (context === undefined) return own
   // `security: []` opts out of the plugin default only: a context's requirement always holds
   return own === undefined || own.length === 0 ? context : combineRequirements(context, own)
@@ -114,7 +115,9 @@ function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, 
   }
 }
 
-function enforce (requirement: CompiledRequirement) {
+type Enforcer = ReturnType<typeof enforceAny> | ReturnType<typeof enforceSole>
+
+function enforce (requirement: CompiledRequirement): Enforcer {
   const alternative = requirement.alternatives.length === 1 && !requirement.anonymous ? requirement.alternatives[0] : undefined
   const sole = alternative?.length === 1 ? alternative[0] : undefined
   return sole === undefined ? enforceAny(requirement) : enforceSole(requirement, sole.scheme, sole.scopes)
@@ -127,6 +130,7 @@ function enforce (requirement: CompiledRequirement) {
  */
 export function routeSecurity (config: RouteSecurityConfig) {
   return function securityOnRoute (this: FastifyInstance, routeOptions: RouteOptions): void {
+    routeOptions.config = { ...routeOptions.config, [kSeen]: true } as RouteOptions['config']
     const security = effectiveSecurity((this as FastifyInstance & SecurityContext)[kContextSecurity], routeOptions, config)
     if (security === undefined) return
     const label = `${String(routeOptions.method)} ${routeOptions.url}`
@@ -138,4 +142,53 @@ export function routeSecurity (config: RouteSecurityConfig) {
     const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
     routeOptions.onRequest = [enforce(requirement), ...hooks]
   }
+}
+
+/**
+ * A hook on every route of the plugin's context, those registered before the plugin
+ * included (Fastify's onRoute hooks never see those): a route the plugin did not see
+ * that declares `schema.security` is enforced here, so enforcement never depends on
+ * registration order. Its requirement is compiled on its first request; one naming
+ * an unknown scheme or scope then fails that request (500) and is logged with the route.
+ */
+export function earlyRouteGuard (config: Pick<RouteSecurityConfig, 'schemes'>) {
+  const enforcers = new WeakMap<object, Enforcer>()
+
+  function enforcerOf (schema: object, security: unknown, label: string): Enforcer {
+    let enforcer = enforcers.get(schema)
+    if (enforcer === undefined) {
+      if (!Array.isArray(security) || !security.every(isSecurityRequirement)) {
+        throw new InvalidOptionError(`schema.security of ${label}`, 'must be an array of { schemeName: [scopes] } objects')
+      }
+      enforcer = enforce(compileRequirement(security, config.schemes, label))
+      enforcers.set(schema, enforcer)
+    }
+    return enforcer
+  }
+
+  return function guardUnseenRoute (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const { config: routeConfig, schema, method, url } = request.routeOptions
+    const security = (schema as { security?: unknown } | undefined)?.security
+    if (security === undefined || (routeConfig as unknown as Record<symbol, unknown>)[kSeen] === true) {
+      done()
+      return
+    }
+    let enforcer: Enforcer
+    try {
+      enforcer = enforcerOf(schema as object, security, `${String(method)} ${String(url)}`)
+    } catch (error) {
+      done(error as Error)
+      return
+    }
+    runHook(enforcer, request, reply, done)
+  }
+}
+
+// The sole-scheme hook takes a callback, the any-of hook is async: run either as a callback hook
+function runHook (enforcer: Enforcer, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (enforcer.length === 3) {
+    (enforcer as (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void)(request, reply, done)
+    return
+  }
+  (enforcer as (request: FastifyRequest, reply: FastifyReply) => Promise<void>)(request, reply).then(() => done(), done)
 }

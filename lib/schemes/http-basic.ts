@@ -1,9 +1,7 @@
-import { Buffer } from 'node:buffer'
 import type { FastifyRequest } from 'fastify'
 import { isBasicAuthorization, parseBasicCredentials } from '../protocol/basic-credentials.js'
 import { formatChallenge } from '../protocol/challenge.js'
 import { InvalidCredentialsError, InvalidOptionError, type AuthenticationError } from '../errors.js'
-import { BCRYPT_MAX_PASSWORD_BYTES } from '../passwords/bcrypt.js'
 import { isDisabled } from '../types.js'
 import type { SchemeContext, SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText } from './scheme-options.js'
@@ -37,23 +35,18 @@ const NO_SCOPES: ReadonlySet<string> = new Set()
 type Verification = { principal: unknown, scopes: ReadonlySet<string> } | null
 
 /**
- * The default check: the plugin's user store and bcrypt hasher, as the password
- * grant uses them. One bcrypt verification whatever the user (a dummy hash for
- * unknown ones), through the same bounded gate (a full gate answers 503 with
- * `Retry-After`); the principal is the user `findById` returns, never the account
- * with its hash.
+ * The default check: the plugin's one login check, the password grant's (one
+ * bcrypt verification whatever the user, the same bounded gate, the account
+ * policy, `onRehash`); the principal is the user `findById` returns, never the
+ * account with its hash.
  */
 function userStoreVerifier (context: SchemeContext): (userId: string, password: string) => Promise<Verification> {
-  const declared = new Set(Object.keys(context.scopes))
   return async function verifyWithUserStore (userId, password) {
-    // bcrypt reads 72 bytes at most: refuse longer passwords rather than check a truncated one
-    if (Buffer.byteLength(password) > BCRYPT_MAX_PASSWORD_BYTES) return null
-    const account = await context.users.findByUsername(userId)
-    const valid = await context.passwords.verify(password, account?.passwordHash ?? null)
-    if (!valid || account === null || account.disabled === true) return null
-    const user = await context.users.findById(account.id)
+    const login = await context.verifyLogin(userId, password)
+    if (login === null) return null
+    const user = await context.users.findById(login.account.id)
     if (user === null || user === undefined || isDisabled(user)) return null
-    return { principal: user, scopes: new Set((account.scopes ?? []).filter((scope) => declared.has(scope))) }
+    return { principal: user, scopes: new Set(login.scopes) }
   }
 }
 

@@ -3,8 +3,9 @@ import type { AccessTokenClaims, ClaimsCheck } from '../jwt/access-token-claims.
 import type { AccessTokens } from '../jwt/access-tokens.js'
 import { extractBearerToken, type BearerTokenLocations } from '../protocol/bearer-token.js'
 import { InvalidTokenError, type AuthenticationError } from '../errors.js'
+import type { AccountPolicy } from '../passwords/account-policy.js'
 import { isPromiseLike } from '../util/promise-like.js'
-import { isDisabled, type CurrentUser, type UserStore } from '../types.js'
+import type { CurrentUser, UserStore } from '../types.js'
 import { bearerChallenge } from './bearer-scheme.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
 
@@ -18,10 +19,13 @@ export interface OAuth2PasswordBearerConfig {
   readonly locations: BearerTokenLocations
   readonly accessTokens: AccessTokens
   readonly users: UserStore<CurrentUser>
+  /** Asked on every request whether the token's account may still use it. */
+  readonly policy: AccountPolicy
   readonly checks: readonly ClaimsCheck[]
 }
 
 const SCOPE_SET_CACHE_LIMIT = 1024
+const UNKNOWN_OR_DISABLED = 'The user of this token is unknown or disabled'
 
 /**
  * The OAuth2 password-flow bearer scheme: JWT access tokens from this plugin's
@@ -42,14 +46,21 @@ export function oauth2PasswordBearer (config: OAuth2PasswordBearerConfig): Secur
     return set
   }
 
-  function authenticated (user: CurrentUser | null | undefined, claims: Readonly<AccessTokenClaims>): Authentication {
-    if (user === null || user === undefined || isDisabled(user)) throw new InvalidTokenError('The user of this token is unknown or disabled')
+  function authenticated (active: boolean, user: CurrentUser, claims: Readonly<AccessTokenClaims>): Authentication {
+    if (!active) throw new InvalidTokenError(UNKNOWN_OR_DISABLED)
     return { scheme: config.name, principal: user, scopes: scopeSet(claims.scope), claims }
+  }
+
+  // The account policy decides, on every request, whether a disabled account's tokens still work
+  function checkAccount (user: CurrentUser | null | undefined, claims: Readonly<AccessTokenClaims>): Authentication | Promise<Authentication> {
+    if (user === null || user === undefined) throw new InvalidTokenError(UNKNOWN_OR_DISABLED)
+    const active = config.policy.isActive(claims.sub, user)
+    return isPromiseLike(active) ? Promise.resolve(active).then((ok) => authenticated(ok, user, claims)) : authenticated(active, user, claims)
   }
 
   function resolveUser (claims: Readonly<AccessTokenClaims>): Authentication | Promise<Authentication> {
     const user = config.users.findById(claims.sub)
-    return isPromiseLike(user) ? Promise.resolve(user).then((found) => authenticated(found, claims)) : authenticated(user, claims)
+    return isPromiseLike(user) ? Promise.resolve(user).then((found) => checkAccount(found, claims)) : checkAccount(user, claims)
   }
 
   // Checks answer synchronously when they can (a revocation cache hit): only a pending one costs a promise

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { PasswordHasher } from '../passwords/password-hasher.js'
+import type { VerifyLogin } from '../passwords/verify-login.js'
 import type { CurrentUser, UserStore } from '../types.js'
 import type { SecurityScheme } from './security-scheme.js'
 
@@ -9,6 +10,8 @@ export interface SchemeContext {
   readonly users: UserStore<CurrentUser>
   /** The bcrypt hasher with its timing equality and concurrency gate. */
   readonly passwords: PasswordHasher
+  /** The plugin's one login check (the password grant's): account, bcrypt, account policy, rehash. */
+  readonly verifyLogin: VerifyLogin
   /** Default `realm` of challenges. */
   readonly realm: string
   /** The plugin's declared scopes (name → description): those a user account may hold (HTTP Basic). */

@@ -283,11 +283,12 @@ t.test('+ in the form is a space', async (t) => {
   assertError(t, await postForm(app, 'username=john%2Bdoe&password=my+secret'), 400, BAD_CREDENTIALS, '%2B is a literal plus')
 })
 
-t.test('only POST: GET /token is 404', async (t) => {
+t.test('only POST: GET /token is 405 with Allow: POST, and echoes nothing of its query', async (t) => {
   const { app } = await tokenApp(t)
   const response = await app.inject({ method: 'GET', url: '/token?username=johndoe&password=secret' })
-  t.equal(response.statusCode, 404)
-  t.same(response.json(), { message: 'Route GET:/token?username=johndoe&password=secret not found', error: 'Not Found', statusCode: 404 })
+  t.equal(response.statusCode, 405)
+  t.equal(response.headers.allow, 'POST')
+  t.same(response.json(), { error: 'invalid_request', error_description: 'This endpoint accepts only POST' })
 })
 
 t.test('tokenUrl moves the endpoint', async (t) => {
@@ -314,16 +315,20 @@ t.test('a failing user store is a 500 server_error, logged, with nothing from th
   t.notMatch(lines.join(''), 'p4ssw0rd-in-flight')
 })
 
-t.test('an HTTP 4xx error thrown by the app is rendered as invalid_request, a 5xx one as server_error', async (t) => {
-  let status = 404
+t.test('an HTTP error the app raises keeps its status (the app\'s error handler renders it); a crash is server_error', async (t) => {
+  let failure: Error = Object.assign(new Error('Not Found'), { statusCode: 404 })
   const { app } = await tokenApp(t, {
     users: {
-      findByUsername: () => { throw Object.assign(new Error('Not Found: johndoe'), { statusCode: status }) },
+      findByUsername: () => { throw failure },
       findById: () => null
     }
   })
-  assertError(t, await postForm(app, { username: 'johndoe', password: PASSWORD }), 400, invalidRequest('The request is malformed'))
-  status = 502
+  const notFound = await postForm(app, { username: 'johndoe', password: PASSWORD })
+  t.equal(notFound.statusCode, 404)
+  t.match(notFound.json(), { statusCode: 404, message: 'Not Found' })
+  failure = Object.assign(new Error('Bad Gateway'), { statusCode: 502 })
+  t.equal((await postForm(app, { username: 'johndoe', password: PASSWORD })).statusCode, 502)
+  failure = new Error('database is down')
   const response = await postForm(app, { username: 'johndoe', password: PASSWORD })
   t.equal(response.statusCode, 500)
   t.same(response.json(), { error: 'server_error', error_description: 'The server could not handle the request' })

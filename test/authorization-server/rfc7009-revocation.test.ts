@@ -144,7 +144,8 @@ t.test('§2.1: the token parameter is required; the form is parsed as at the tok
   t.equal(empty.statusCode, 400)
   t.same(empty.json(), { error: 'invalid_request', error_description: 'The "token" parameter is missing' }, 'no body at all')
   const get = await app.inject({ method: 'GET', url: '/revoke' })
-  t.equal(get.statusCode, 404, 'POST only')
+  t.equal(get.statusCode, 405, 'POST only')
+  t.equal(get.headers.allow, 'POST')
 })
 
 t.test('§2.2.1: without access-token checks, revoking an access token is unsupported_token_type', async (t) => {

@@ -71,9 +71,9 @@ t.test('the plugin-level default requirement', async (t) => {
     await assertStatus(t, server, '/public', undefined, 200)
   })
 
-  t.test('hidden routes are outside the default, unless they declare their own', async (t) => {
+  t.test('hidden routes get the default like any other: hiding changes the document only', async (t) => {
     const server = await defaultApp(t)
-    await assertStatus(t, server, '/hidden', undefined, 200)
+    await assertStatus(t, server, '/hidden', undefined, 401, REALM_ONLY)
     await assertStatus(t, server, '/hidden-but-declared', undefined, 401, REALM_ONLY)
   })
 

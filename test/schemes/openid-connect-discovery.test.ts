@@ -108,7 +108,7 @@ t.test('RFC 8725: tokens refused with invalid_token, for every reason', async (t
     ['an algorithm the key is not for (PS256 on an RS256 JWK)', idp.sign(validClaims(idp, AUDIENCE), { key: { ...rsa, alg: 'PS256' } }), 'The access token algorithm is not accepted'],
     ['HS256 with the public key as secret', createSigner({ key: publicPem, algorithm: 'HS256', header: { alg: 'HS256', kid: 'rsa' } })(validClaims(idp, AUDIENCE)), 'The access token algorithm is not accepted'],
     ['alg none', `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'rsa' })).toString('base64url')}.${Buffer.from(JSON.stringify(validClaims(idp, AUDIENCE))).toString('base64url')}.`, 'The access token signature is invalid'],
-    ['not a JWT', 'abc.def.ghi', 'The access token signing key is unknown'],
+    ['not a JWT', 'abc.def.ghi', 'The access token is invalid'],
     ['an unknown kid', idp.sign(validClaims(idp, AUDIENCE), { key: { ...stranger, kid: 'nope' } }), 'The access token signing key is unknown'],
     ['no kid while the set has several keys', idp.sign(validClaims(idp, AUDIENCE), { noKid: true }), 'The access token signing key is unknown']
   ]

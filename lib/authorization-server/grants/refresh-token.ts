@@ -1,27 +1,22 @@
 import { InvalidGrantError, InvalidScopeError } from '../../errors.js'
 import { INVALID_REFRESH_TOKEN, type RefreshTokens } from '../../tokens/refresh-tokens.js'
 import type { IssueTokens } from '../../tokens/token-response.js'
-import { isDisabled, type UserStore } from '../../types.js'
+import type { AccountPolicy } from '../../passwords/account-policy.js'
 import type { GrantHandler } from './grant.js'
 import { requestedScopes, requireParameter } from './requested-scope.js'
 
 export interface RefreshTokenGrantConfig {
   readonly refreshTokens: RefreshTokens
-  readonly users: Pick<UserStore, 'findById'>
+  readonly policy: AccountPolicy
   readonly declaredScopes: ReadonlySet<string>
   readonly issueTokens: IssueTokens
-}
-
-// A user object may list its scopes now; when it does, scopes removed since the login are not granted again
-function currentScopes (user: unknown): ReadonlySet<unknown> | null {
-  const scopes = (user as { scopes?: unknown }).scopes
-  return Array.isArray(scopes) ? new Set<unknown>(scopes) : null
 }
 
 /**
  * The refresh token grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2): the
  * presented token is replaced by a new one; its family's original scope is the
- * ceiling; a disabled or deleted user ends the family.
+ * ceiling, narrowed to what the account policy allows now; a disabled or deleted
+ * account ends the family.
  */
 export function refreshTokenGrant (config: RefreshTokenGrantConfig): GrantHandler {
   return async function handleRefreshTokenGrant ({ parameters, client }) {
@@ -36,14 +31,13 @@ export function refreshTokenGrant (config: RefreshTokenGrantConfig): GrantHandle
     const original = family.scope === '' ? [] : family.scope.split(' ')
     // RFC 6749 §6: the scope may be narrowed, never widened; omitted means the original scope
     if (!requested.every((scope) => original.includes(scope))) throw new InvalidScopeError('The requested scope exceeds the scope originally granted')
-    const user = await config.users.findById(family.userId)
-    if (user == null || isDisabled(user)) {
+    const grant = await config.policy.current(family.userId)
+    if (grant === null) {
       await config.refreshTokens.revokeFamily(family)
       throw new InvalidGrantError(INVALID_REFRESH_TOKEN)
     }
-    const allowed = currentScopes(user)
-    const granted = (requested.length > 0 ? requested : original)
-      .filter((scope) => config.declaredScopes.has(scope) && (allowed === null || allowed.has(scope)))
+    // Scopes taken off the account since the login are not granted again
+    const granted = config.policy.narrow(grant, requested.length > 0 ? requested : original)
     if (requested.length > 0 && granted.length === 0) throw new InvalidScopeError('None of the requested scopes may be granted to this user')
     const next = await config.refreshTokens.rotate(session)
     return await config.issueTokens({ id: family.userId }, granted, clientId, next)

@@ -9,6 +9,8 @@ import type { FormParameters } from '../../../lib/protocol/form-body.js'
 import type { OAuth2PasswordOptions, UserAccount } from '../../../lib/index.js'
 import { createPasswordHasher, type PasswordHasher } from '../../../lib/passwords/password-hasher.js'
 import { hashPassword, verifyPassword } from '../../../lib/passwords/bcrypt.js'
+import { createAccountPolicy } from '../../../lib/passwords/account-policy.js'
+import { createLoginVerifier } from '../../../lib/passwords/verify-login.js'
 import { createTokenResponder } from '../../../lib/tokens/token-response.js'
 import { buildApp, PASSWORD, postForm, seedUsers, type TestApp, type TestUser } from '../../helpers/build-app.js'
 
@@ -64,13 +66,13 @@ function grantUnderTest (cost: number, onRehash?: (account: UserAccount, hash: s
   const users = seedUsers()
   const { hasher, calls } = countingHasher(cost)
   const log = Fastify().log
+  const store = { findByUsername: (username: string) => users.get(username) ?? null, findById: (id: string) => users.get(id) ?? null }
+  const declaredScopes = new Set(['me', 'items'])
+  const policy = createAccountPolicy(store, declaredScopes)
   const grant = passwordGrant({
-    users: { findByUsername: (username) => users.get(username) ?? null },
-    passwords: hasher,
-    declaredScopes: new Set(['me', 'items']),
-    issueTokens: createTokenResponder(accessTokensWith({ secret: SECRET, ttlSeconds: 60 })),
-    onRehash,
-    log
+    verifyLogin: createLoginVerifier({ users: store, passwords: hasher, policy, onRehash, log }),
+    declaredScopes,
+    issueTokens: createTokenResponder(accessTokensWith({ secret: SECRET, ttlSeconds: 60 }))
   })
   const request = {} as FastifyRequest
   const login = (parameters: Record<string, string>) => grant({ parameters: form(parameters), client: null, request })

@@ -1,0 +1,71 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { InvalidScopeError } from '../errors.js'
+import type { UserAccount, UserStore } from '../types.js'
+import type { AccountGrant, AccountPolicy } from './account-policy.js'
+import { exceedsBcryptLimit } from './bcrypt.js'
+import type { PasswordHasher } from './password-hasher.js'
+
+/** What {@link createLoginVerifier} needs: the user store, the gated hasher, the account policy. */
+export interface LoginVerifierConfig {
+  readonly users: Pick<UserStore, 'findByUsername'>
+  readonly passwords: PasswordHasher
+  readonly policy: AccountPolicy
+  readonly onRehash: ((account: UserAccount, passwordHash: string) => void | Promise<void>) | undefined
+  readonly log: FastifyBaseLogger
+}
+
+/** A resource owner whose password was right and whose account may log in now. */
+export interface VerifiedLogin {
+  readonly account: UserAccount
+  /** The requested scopes the account holds now; all it holds when none were requested (RFC 6749 §3.3). */
+  readonly scopes: readonly string[]
+}
+
+/**
+ * Checks a resource owner's username and password: the account and what it may be
+ * granted, or `null` for an unknown user, a wrong password or a disabled account
+ * (one answer for the three, RFC 6749 §10.12 spirit: no account probing). A full
+ * bcrypt gate rejects with `TemporarilyUnavailableError` before any lookup; a right
+ * password whose requested scopes the account holds none of rejects with
+ * `InvalidScopeError` (RFC 6749 §5.2).
+ */
+export type VerifyLogin = (username: string, password: string, requested?: readonly string[]) => Promise<VerifiedLogin | null>
+
+/**
+ * The one login check, shared by the password grant (RFC 6749 §4.3) and HTTP
+ * Basic (RFC 7617): refuse what bcrypt would truncate, find the account, verify
+ * with the gated hasher (a dummy hash for unknown users, so timing tells nothing),
+ * ask the account policy, and hand a stronger hash to `onRehash` after a success.
+ */
+export function createLoginVerifier (config: LoginVerifierConfig): VerifyLogin {
+  async function rehash (account: UserAccount, password: string): Promise<void> {
+    try {
+      await config.onRehash?.(account, await config.passwords.hash(password))
+    } catch (error) {
+      // A failed upgrade must not fail the login: the old hash still works
+      config.log.warn({ err: error }, 'fastify-oauth2-password: onRehash failed')
+    }
+  }
+
+  function grantedScopes (grant: AccountGrant, requested: readonly string[]): string[] {
+    // RFC 6749 §3.3: the server picks a default scope; here, all the account holds
+    const granted = config.policy.narrow(grant, requested.length > 0 ? requested : [...(grant.scopes ?? [])])
+    if (requested.length > 0 && granted.length === 0) throw new InvalidScopeError('None of the requested scopes may be granted to this user')
+    return granted
+  }
+
+  return async function verifyLogin (username, password, requested = []) {
+    // bcrypt reads 72 bytes at most: checking a truncated password would accept any suffix
+    if (exceedsBcryptLimit(password)) return null
+    // A full bcrypt gate refuses now: a flood must not cost a user lookup per refused login
+    config.passwords.assertCapacity()
+    const account = await config.users.findByUsername(username)
+    const valid = await config.passwords.verify(password, account?.passwordHash ?? null)
+    const grant = config.policy.atLogin(account)
+    if (!valid || account === null || grant === null) return null
+    const scopes = grantedScopes(grant, requested)
+    // Only a login that succeeds gets here: never a disabled account, never a refused scope
+    if (config.onRehash !== undefined && config.passwords.needsRehash(account.passwordHash)) await rehash(account, password)
+    return { account, scopes }
+  }
+}
