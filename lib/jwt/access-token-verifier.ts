@@ -1,6 +1,6 @@
 import { InvalidTokenError } from '../errors.js'
 import { assertAccessTokenClaims, type AccessTokenClaims } from './access-token-claims.js'
-import { decodeJsonObject, decodeProtectedHeader, isHeaderWellTyped, splitCompactJws } from './compact-jws.js'
+import { decodeJsonObject, decodeProtectedHeader, isCanonicalBase64url, isHeaderWellTyped, splitCompactJws } from './compact-jws.js'
 import { hmacSignatureCheck, publicKeySignatureCheck, type SignatureCheck } from './jws-signature.js'
 import type { KeyMaterial } from './signing-keys.js'
 import { TOKEN_REFUSALS } from './token-refusals.js'
@@ -17,11 +17,7 @@ export interface VerificationPolicy {
 export type AccessTokenVerifier = (token: string, nowMs: number) => AccessTokenClaims
 
 /** How the key of a token is found: its signature checks by `alg`, picked from its header. */
-interface KeySelection {
-  /** The refusal of a header that cannot be read: without it no key can be picked. */
-  readonly unreadable: string
-  readonly checksOf: (header: Record<string, unknown>) => ReadonlyMap<unknown, SignatureCheck>
-}
+type KeySelection = (header: Record<string, unknown>) => ReadonlyMap<unknown, SignatureCheck>
 
 // RFC 9068 §2.2: exp, iat, jti and sub are REQUIRED (iss and aud too once configured); scope is what the plugin authorizes with
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'jti', 'scope']
@@ -38,14 +34,11 @@ function keySelection (material: KeyMaterial): KeySelection {
   if (material.kind === 'secret') {
     // RFC 8725 §3.1: only the listed algorithms, whatever the header claims; the key is imported once
     const checks = new Map<unknown, SignatureCheck>(material.algorithms.map((algorithm) => [algorithm, hmacSignatureCheck(algorithm, material.secret)]))
-    return { unreadable: TOKEN_REFUSALS.invalid, checksOf: () => checks }
+    return () => checks
   }
   // RFC 8725 §3.1: each key verifies with its one algorithm, so a header cannot pair a key with another algorithm
   const byKid = new Map<unknown, ReadonlyMap<unknown, SignatureCheck>>(material.keys.map((key) => [key.kid, new Map([[key.algorithm, publicKeySignatureCheck(key.algorithm, key.publicKey)]])]))
-  return {
-    unreadable: TOKEN_REFUSALS.unknownKey,
-    checksOf: (header) => byKid.get(header.kid) ?? refuse(TOKEN_REFUSALS.unknownKey)
-  }
+  return (header) => byKid.get(header.kid) ?? refuse(TOKEN_REFUSALS.unknownKey)
 }
 
 function isAccessTokenType (typ: unknown): boolean {
@@ -54,11 +47,13 @@ function isAccessTokenType (typ: unknown): boolean {
 
 /** RFC 7515 §5.2: the signature first, then what the header asks of the recipient; returns the payload segment. */
 function assertSigned (token: string, keys: KeySelection): string {
-  const header = decodeProtectedHeader(token) ?? refuse(keys.unreadable)
+  const header = decodeProtectedHeader(token)
   // RFC 7515 §4.1: a registered parameter of the wrong type makes the JWS invalid, not absent
-  if (!isHeaderWellTyped(header)) refuse(TOKEN_REFUSALS.invalid)
-  const checks = keys.checksOf(header)
+  if (header === null || !isHeaderWellTyped(header)) refuse(TOKEN_REFUSALS.invalid)
   const jws = splitCompactJws(token) ?? refuse(TOKEN_REFUSALS.invalid)
+  // One token, one spelling: a signature in another base64url spelling is malformed, not merely wrong
+  if (jws.signature !== '' && !isCanonicalBase64url(jws.signature)) refuse(TOKEN_REFUSALS.invalid)
+  const checks = keys(header)
   // RFC 8725 §2.1: an unsigned token is refused before its algorithm is even considered
   if (jws.signature === '') refuse(TOKEN_REFUSALS.signature)
   const check = checks.get(header.alg) ?? refuse(TOKEN_REFUSALS.algorithm)
