@@ -32,6 +32,8 @@ interface FamilyEntry {
   previous: string | null
   rotatedAt: number
   idleExpiresAt: number
+  /** Seed of the current token while its rotation is unconfirmed, else `null`. */
+  pendingSeed: string | null
 }
 
 interface NotBefore {
@@ -51,6 +53,11 @@ function resolveMaxEntries (value: unknown): number {
 
 function isExpired (entry: FamilyEntry, now: number): boolean {
   return now >= entry.idleExpiresAt || now >= entry.family.expiresAt
+}
+
+// The token just replaced, while the answer of that rotation may never have reached the client
+function isRetry (entry: FamilyEntry, request: RotationRequest): boolean {
+  return entry.pendingSeed !== null && entry.previous === request.tokenHash && request.now < entry.rotatedAt + request.retryWindow
 }
 
 /**
@@ -130,7 +137,7 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
   async function createFamily (family: NewRefreshTokenFamily): Promise<void> {
     const { tokenHash, idleExpiresAt, ...record } = family
     if (!families.has(record.id)) makeRoom(record.issuedAt)
-    families.set(record.id, { family: Object.freeze(record), current: tokenHash, previous: null, rotatedAt: 0, idleExpiresAt })
+    families.set(record.id, { family: Object.freeze(record), current: tokenHash, previous: null, rotatedAt: 0, idleExpiresAt, pendingSeed: null })
   }
 
   async function findFamily (familyId: string, now: number): Promise<RefreshTokenFamily | null> {
@@ -151,14 +158,21 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
       entry.current = request.nextTokenHash
       entry.rotatedAt = now
       entry.idleExpiresAt = request.idleExpiresAt
+      entry.pendingSeed = request.successorSeed
       families.delete(familyId)
       families.set(familyId, entry)
       return 'rotated'
     }
+    if (isRetry(entry, request)) return { outcome: 'repeated', successorSeed: entry.pendingSeed as string }
     if (request.reuseGrace > 0 && entry.previous === request.tokenHash && now < entry.rotatedAt + request.reuseGrace) return 'superseded'
     // RFC 9700 §4.14.2: a token of a known family that is not its current one was used twice: end the family
     revoke(familyId, now, request.retainUntil)
     return 'reused'
+  }
+
+  async function confirmRotation (familyId: string, tokenHash: string): Promise<void> {
+    const entry = families.get(familyId)
+    if (entry?.current === tokenHash) entry.pendingSeed = null
   }
 
   async function revokeFamily (familyId: string, now: number, retainUntil: number): Promise<void> {
@@ -204,6 +218,7 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     createFamily,
     findFamily,
     rotate,
+    confirmRotation,
     revokeFamily,
     revokeAccessToken,
     revokeUser,

@@ -82,9 +82,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return 1
 `)
 
-// KEYS: family, user not-before, family revocation. ARGV: user, hash, next hash, now, idle deadline, grace, retainUntil, channel
+// KEYS: family, user not-before, family revocation.
+// ARGV: user, hash, next hash, now, idle deadline, grace, retainUntil, channel, successor seed, retry window.
+// Field 'n' holds the successor's seed until the rotation is confirmed: a retry of an unconfirmed rotation gets it back
 const ROTATE = script(`${REMEMBER}
-local f = redis.call('HMGET', KEYS[1], 'u', 'i', 'e', 'd', 'h', 'p', 'r')
+local f = redis.call('HMGET', KEYS[1], 'u', 'i', 'e', 'd', 'h', 'p', 'r', 'n')
 if not f[1] or f[1] ~= ARGV[1] then return 'invalid' end
 local now = tonumber(ARGV[4])
 if now >= tonumber(f[3]) or now >= tonumber(f[4]) then
@@ -97,16 +99,23 @@ if notBefore and tonumber(f[2]) < tonumber(notBefore) then
   return 'invalid'
 end
 if f[5] == ARGV[2] then
-  redis.call('HSET', KEYS[1], 'h', ARGV[3], 'p', ARGV[2], 'r', ARGV[4], 'd', ARGV[5])
+  redis.call('HSET', KEYS[1], 'h', ARGV[3], 'p', ARGV[2], 'r', ARGV[4], 'd', ARGV[5], 'n', ARGV[9])
   redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[5]) - now))
   return 'rotated'
 end
+if f[8] and f[6] == ARGV[2] and now < tonumber(f[7]) + tonumber(ARGV[10]) then return {'repeated', f[8]} end
 local grace = tonumber(ARGV[6])
 if grace > 0 and f[6] == ARGV[2] and now < tonumber(f[7]) + grace then return 'superseded' end
 redis.call('DEL', KEYS[1])
 remember(KEYS[3], tonumber(ARGV[7]) - now)
 redis.call('PUBLISH', ARGV[8], 'family')
 return 'reused'
+`)
+
+// KEYS: family. ARGV: the successor's hash. Ends the retry window of its rotation
+const CONFIRM = script(`
+if redis.call('HGET', KEYS[1], 'h') == ARGV[1] then redis.call('HDEL', KEYS[1], 'n') end
+return 1
 `)
 
 // KEYS: family, family revocation. ARGV: ttl, channel
@@ -169,6 +178,12 @@ function resolveClient (options: RedisTokenStoreOptions): Promise<RedisClient> |
 
 function isNoScript (error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT')
+}
+
+// Scripts answer an outcome name, or a repeated rotation as [name, seed]
+function outcomeOf (reply: unknown): RotationOutcome {
+  if (!Array.isArray(reply)) return reply as RotationOutcome
+  return { outcome: 'repeated', successorSeed: String(reply[1]) }
 }
 
 function familyOf (id: string, fields: unknown): RefreshTokenFamily | null {
@@ -248,9 +263,14 @@ export async function redisTokenStore (options: RedisTokenStoreOptions): Promise
 
     async rotate (request: RotationRequest): Promise<RotationOutcome> {
       const { familyId, now } = request
-      return await run(ROTATE, [familyKey(familyId), notBeforeKey(request.userId), familyRevokedKey(familyId)], [
-        request.userId, request.tokenHash, request.nextTokenHash, now, request.idleExpiresAt, request.reuseGrace, request.retainUntil, channel
-      ]) as RotationOutcome
+      return outcomeOf(await run(ROTATE, [familyKey(familyId), notBeforeKey(request.userId), familyRevokedKey(familyId)], [
+        request.userId, request.tokenHash, request.nextTokenHash, now, request.idleExpiresAt, request.reuseGrace, request.retainUntil, channel,
+        request.successorSeed, request.retryWindow
+      ]))
+    },
+
+    async confirmRotation (familyId: string, tokenHash: string): Promise<void> {
+      await run(CONFIRM, [familyKey(familyId)], [tokenHash])
     },
 
     async revokeFamily (familyId: string, now: number, retainUntil: number): Promise<void> {

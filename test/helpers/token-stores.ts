@@ -33,6 +33,7 @@ export function observedStore (inner: TokenStore = memoryTokenStore()): Observed
     createFamily: counted('createFamily', inner.createFamily),
     findFamily: counted('findFamily', inner.findFamily),
     rotate: counted('rotate', inner.rotate),
+    confirmRotation: counted('confirmRotation', inner.confirmRotation),
     revokeFamily: counted('revokeFamily', inner.revokeFamily),
     revokeAccessToken: counted('revokeAccessToken', inner.revokeAccessToken),
     revokeUser: counted('revokeUser', inner.revokeUser),

@@ -14,7 +14,7 @@ function family (id: string, now: number, overrides: Record<string, unknown> = {
 }
 
 function rotation (id: string, tokenHash: string, now: number) {
-  return { familyId: id, userId: 'johndoe', tokenHash, nextTokenHash: `${tokenHash}+`, now, idleExpiresAt: now + 10 * MINUTE, reuseGrace: 0, retainUntil: now + MINUTE }
+  return { familyId: id, userId: 'johndoe', tokenHash, nextTokenHash: `${tokenHash}+`, now, idleExpiresAt: now + 10 * MINUTE, reuseGrace: 0, retainUntil: now + MINUTE, successorSeed: `${tokenHash}-seed`, retryWindow: 0 }
 }
 
 function uniquePrefix (): string {
