@@ -173,7 +173,7 @@ export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } 
 export {
   AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
   InvalidOptionError, InvalidRequestError, InvalidScopeError, InvalidTokenError, MalformedCredentialsError, MissingCredentialsError,
-  PasswordTooLongError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError,
+  PasswordTooLongError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError, UnsafeStoreError,
   UnknownSchemeError, UnknownScopeError, UnsupportedGrantTypeError, UnsupportedTokenTypeError,
   type AuthenticationError, type BearerErrorCode, type OAuth2Error, type OAuth2ErrorCode
 } from './errors.js'
@@ -187,7 +187,7 @@ export type { ClientRegistration, ClientRegistry } from './authorization-server/
 export type { CurrentUserOptions } from './resource-server/current-user.js'
 export type { TokenResponse } from './tokens/token-response.js'
 export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'
-export { redisTokenStore, redisClientOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
+export { redisTokenStore, redisClientOptions, redisClusterOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
 export type {
   AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RotationOutcome, RotationRequest, TokenStore
 } from './stores/token-store.js'
