@@ -278,6 +278,25 @@ if (redisServerInstalled()) {
     t.pass('appendonly yes and noeviction start with refuse')
   })
 
+  t.test('a marker evicted again at once: nothing from before this second is trusted', async (t) => {
+    const client = new Redis(server.url, { ...redisClientOptions })
+    await client.connect()
+    t.teardown(() => client.disconnect())
+    const evicting = new Proxy(client, {
+      get (target, property, receiver) {
+        if (property !== 'call') return Reflect.get(target, property, receiver)
+        return async (command: string, ...args: Array<string | number>) => {
+          if (command === 'GET' && String(args[0]).endsWith(':generation')) return null
+          return await target.call(command, ...args)
+        }
+      }
+    }) as unknown as RedisClient
+    const store = await redisTokenStore({ client: evicting, prefix: uniquePrefix(), onWarning: () => {} })
+    t.teardown(() => store.close())
+    await store.createFamily(family('f', Date.now() - 10))
+    t.equal(await store.findFamily('f', Date.now()), null)
+  })
+
   t.test('startup check: CONFIG disabled is reported, not fatal; options are checked', async (t) => {
     const client = new Redis(server.url, { ...redisClientOptions })
     await client.connect()
@@ -297,6 +316,9 @@ if (redisServerInstalled()) {
     t.match(warnings[0], /the Redis configuration cannot be read \(CONFIG GET is disabled\)/)
     await t.rejects(redisTokenStore({ url: server.url, unsafeConfig: 'never' as 'warn' }), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option unsafeConfig: must be "warn" or "refuse" (got "never")' })
     await t.rejects(redisTokenStore({ url: server.url, onWarning: 'log' as unknown as () => void }), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option onWarning: must be a function' })
+    for (const nodes of [[], 'localhost:7000', ['localhost'], ['redis://localhost:7000'], [7000]]) {
+      await t.rejects(redisTokenStore({ nodes: nodes as string[] }), { code: 'FST_OAUTH2_INVALID_OPTION', message: /^Invalid option nodes: must / }, JSON.stringify(nodes))
+    }
     await t.rejects(redisTokenStore({ url: server.url, prefix: '{app}:' }), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option prefix: must not contain { or }: the store names its own hash tags' })
   })
 }
