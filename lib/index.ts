@@ -189,7 +189,7 @@ export type { TokenResponse } from './tokens/token-response.js'
 export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'
 export { redisTokenStore, redisClientOptions, redisClusterOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
 export type {
-  AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RotationOutcome, RotationRequest, TokenStore
+  AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RepeatedRotation, RotationOutcome, RotationRequest, TokenStore
 } from './stores/token-store.js'
 export type { AuthenticationOf, RequestAuthentication, SecurityPrincipals } from './resource-server/request-authentication.js'
 export { apiKey, type ApiKeyLocation, type ApiKeyOptions, type ApiKeyVerifier } from './schemes/api-key.js'
