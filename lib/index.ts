@@ -40,7 +40,8 @@ function buildAccessTokens (options: ResolvedOptions): AccessTokens {
 
 function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, passwords: PasswordHasher): Map<string, SecurityScheme> {
   const schemes = new Map<string, SecurityScheme>([[bearer.name, bearer]])
-  const context = { users: options.users, passwords, realm: options.realm, scopes: options.scopes, log: fastify.log }
+  // An app that gives a store shares it between instances: Digest nonce-counts go there too
+  const context = { users: options.users, passwords, realm: options.realm, scopes: options.scopes, log: fastify.log, ...(options.store === undefined ? {} : { nonceCounts: options.store }) }
   for (const [name, factory] of Object.entries(options.securitySchemes)) schemes.set(name, factory(name, context))
   return schemes
 }

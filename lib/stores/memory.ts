@@ -36,6 +36,11 @@ interface FamilyEntry {
   pendingSeed: string | null
 }
 
+interface NonceCounts {
+  readonly until: number
+  readonly seen: Set<number>
+}
+
 interface NotBefore {
   at: number
   until: number
@@ -75,11 +80,12 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
   const revokedFamilies = new Map<string, number>()
   const revokedJtis = new Map<string, number>()
   const notBefore = new Map<string, NotBefore>()
+  const nonceCounts = new Map<string, NonceCounts>()
   const listeners = new Set<() => void>()
   let lastSweep = 0
 
   function size (): number {
-    return families.size + revokedFamilies.size + revokedJtis.size + notBefore.size
+    return families.size + revokedFamilies.size + revokedJtis.size + notBefore.size + nonceCounts.size
   }
 
   function sweep (now: number): void {
@@ -88,6 +94,7 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     for (const [id, until] of revokedFamilies) if (until <= now) revokedFamilies.delete(id)
     for (const [jti, until] of revokedJtis) if (until <= now) revokedJtis.delete(jti)
     for (const [userId, entry] of notBefore) if (entry.until <= now) notBefore.delete(userId)
+    for (const [nonce, entry] of nonceCounts) if (entry.until <= now) nonceCounts.delete(nonce)
   }
 
   // Makes room for one more entry, or throws before anything changed
@@ -201,6 +208,18 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     return { revoked, notBefore: notBefore.get(query.userId)?.at ?? 0 }
   }
 
+  async function useNonceCount (nonce: string, nonceCount: number, _issuedAt: number, expiresAt: number, now: number): Promise<boolean> {
+    let entry = nonceCounts.get(nonce)
+    if (entry === undefined || entry.until <= now) {
+      makeRoom(now)
+      entry = { until: expiresAt, seen: new Set() }
+      nonceCounts.set(nonce, entry)
+    }
+    if (entry.seen.has(nonceCount)) return false
+    entry.seen.add(nonceCount)
+    return true
+  }
+
   function onRevocation (listener: () => void): () => void {
     // A wrapper per registration, so the same function registered twice is removed once per call
     const registration = (): void => listener()
@@ -223,6 +242,7 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     revokeAccessToken,
     revokeUser,
     accessTokenStatus,
+    useNonceCount,
     onRevocation,
     close
   }

@@ -22,6 +22,8 @@ export interface RedisKeys {
   revokedFamily (familyId: string): string
   revokedJti (jti: string): string
   notBefore (userId: string): string
+  /** The nonce-counts used with an HTTP Digest nonce (a set). */
+  nonceCounts (nonce: string): string
   /** The pub/sub channel of revocation notices (no slot: Cluster broadcasts to every node). */
   readonly channel: string
 }
@@ -40,6 +42,7 @@ export function redisKeys (prefix: string): RedisKeys {
     revokedFamily: (familyId) => `${tag(bucketOf(familyId))}revoked-family:${familyId}`,
     revokedJti: (jti) => `${tag(bucketOf(jti))}revoked-jti:${jti}`,
     notBefore: (userId) => `${tag(bucketOf(userId))}not-before:${userId}`,
+    nonceCounts: (nonce) => `${tag(bucketOf(nonce))}digest-nonce:${nonce}`,
     channel: `${prefix}revocations`
   }
 }

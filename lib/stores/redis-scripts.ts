@@ -96,3 +96,14 @@ end
 redis.call('PUBLISH', ARGV[3], 'user')
 return 1
 `)
+
+// KEYS: the nonce's counts, its bucket marker. ARGV: nonce-count, nonce issue time, ttl.
+// 1: first use; 0: a replay, or a nonce older than its bucket's data (lost counts could hide a replay); -1: no marker
+export const USE_NONCE_COUNT = script(`
+local since = redis.call('GET', KEYS[2])
+if not since then return -1 end
+if tonumber(ARGV[2]) < tonumber(since) then return 0 end
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3])))
+return added
+`)

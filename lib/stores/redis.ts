@@ -3,7 +3,7 @@ import { InvalidOptionError, UnsafeStoreError } from '../errors.js'
 import { connectCluster, connectUrl, type RedisClient } from './redis-client.js'
 import { redisConfigFindings } from './redis-config-check.js'
 import { BUCKETS, redisKeys, type RedisKeys } from './redis-keys.js'
-import { CONFIRM, CREATE, REVOKE_ACCESS_TOKEN, REVOKE_FAMILY, REVOKE_USER, ROTATE, type Script } from './redis-scripts.js'
+import { CONFIRM, CREATE, REVOKE_ACCESS_TOKEN, REVOKE_FAMILY, REVOKE_USER, ROTATE, USE_NONCE_COUNT, type Script } from './redis-scripts.js'
 import type {
   AccessTokenQuery,
   AccessTokenStatus,
@@ -304,6 +304,14 @@ export async function redisTokenStore (options: RedisTokenStoreOptions): Promise
       const since = await Promise.all(replies.map(async ([marker], index) => await markers.since(buckets[index] as number, marker)))
       const [[, jti], [, userNotBefore], family] = replies as [[unknown, string | null], [unknown, string | null], Array<string | null> | undefined]
       return { revoked: jti !== null || (family?.[1] ?? null) !== null, notBefore: Math.max(Number(userNotBefore ?? 0), ...since) }
+    },
+
+    async useNonceCount (nonce: string, nonceCount: number, issuedAt: number, expiresAt: number, now: number): Promise<boolean> {
+      const bucket = keys.bucketOf(nonce)
+      const used = await run(connection, USE_NONCE_COUNT, [keys.nonceCounts(nonce), keys.marker(bucket)], [nonceCount, issuedAt, expiresAt - now])
+      // The bucket's data was lost: write its marker (and report the loss); this nonce's counts cannot be vouched for
+      if (used === -1) await markers.since(bucket, null)
+      return used === 1
     },
 
     onRevocation (listener: () => void): () => void {

@@ -149,6 +149,14 @@ export interface TokenStore {
   /** Looks up the revocations that concern an access token. */
   accessTokenStatus (query: AccessTokenQuery): Promise<AccessTokenStatus>
   /**
+   * Records one use of an HTTP Digest nonce-count (RFC 7616 §3.4), so that every
+   * instance sharing the store sees the same replays: `true` the first time `nonceCount`
+   * is used with `nonce`, `false` when it was used before (a replay) or when the store
+   * cannot vouch for it (its data was lost after `issuedAt`: the client retries with a
+   * fresh nonce). Kept until `expiresAt` (ms), the nonce's expiry.
+   */
+  useNonceCount (nonce: string, nonceCount: number, issuedAt: number, expiresAt: number, now: number): Promise<boolean>
+  /**
    * Calls `listener` whenever revocation answers may have changed (a revocation
    * here or on another instance, a reconnection), so caches can be dropped.
    * Returns the function that removes the listener.
@@ -161,7 +169,7 @@ export interface TokenStore {
 /** The methods a `store` option must have. */
 export const TOKEN_STORE_METHODS = [
   'createFamily', 'findFamily', 'rotate', 'confirmRotation', 'revokeFamily', 'revokeAccessToken',
-  'revokeUser', 'accessTokenStatus', 'onRevocation', 'close'
+  'revokeUser', 'accessTokenStatus', 'useNonceCount', 'onRevocation', 'close'
 ] as const
 
 // Long enough for a reconnect attempt, short enough that clients retry promptly

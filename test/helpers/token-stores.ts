@@ -38,6 +38,7 @@ export function observedStore (inner: TokenStore = memoryTokenStore()): Observed
     revokeAccessToken: counted('revokeAccessToken', inner.revokeAccessToken),
     revokeUser: counted('revokeUser', inner.revokeUser),
     accessTokenStatus: counted('accessTokenStatus', inner.accessTokenStatus),
+    useNonceCount: counted('useNonceCount', inner.useNonceCount),
     onRevocation (listener: () => void) {
       listeners.add(listener)
       return () => { listeners.delete(listener) }

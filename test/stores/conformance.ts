@@ -312,6 +312,17 @@ export function tokenStoreConformance (t: Test, create: () => Promise<TokenStore
     t.equal(seen.count, before, 'no call after removal')
   })
 
+  t.test('useNonceCount: each count of a nonce is accepted once, on every instance sharing the store', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const nonce = hash()
+    t.equal(await store.useNonceCount(nonce, 1, now, now + MINUTE, now), true)
+    t.equal(await store.useNonceCount(nonce, 1, now, now + MINUTE, now), false, 'RFC 7616 §3.4: a replay')
+    t.equal(await store.useNonceCount(nonce, 3, now, now + MINUTE, now), true)
+    t.equal(await store.useNonceCount(nonce, 2, now, now + MINUTE, now), true, 'an overtaken count still counts')
+    t.equal(await store.useNonceCount(hash(), 1, now, now + MINUTE, now), true, 'counts are per nonce')
+  })
+
   t.test('close resolves', async (t) => {
     const store = await create()
     await store.close()

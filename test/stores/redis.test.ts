@@ -278,6 +278,21 @@ if (redisServerInstalled()) {
     t.pass('appendonly yes and noeviction start with refuse')
   })
 
+  t.test('Digest nonce-counts: a nonce older than its bucket\'s data is not vouched for; a lost bucket is found', async (t) => {
+    const prefix = uniquePrefix()
+    const { store, losses } = await lossWatchedStore(t, server, prefix)
+    const redis = inspector(t, server)
+    const keys = redisKeys(prefix)
+    const now = Date.now()
+    t.equal(await store.useNonceCount('nonce', 1, now, now + MINUTE, now), true)
+    t.ok(await redis.pttl(keys.nonceCounts('nonce')) > MINUTE - 5000, 'kept until the nonce expires')
+    t.equal(await store.useNonceCount('old', 1, now - 10_000, now + MINUTE, now), false, 'issued before the store knew its bucket')
+    await redis.del(keys.marker(keys.bucketOf('nonce')))
+    t.equal(await store.useNonceCount('nonce', 2, now, now + MINUTE, now), false, 'its bucket was lost: a replay cannot be ruled out')
+    t.equal(losses().length, 2, 'the loss is found and reported')
+    t.equal(await redis.exists(keys.marker(keys.bucketOf('nonce'))), 1)
+  })
+
   t.test('a marker evicted again at once: nothing from before this second is trusted', async (t) => {
     const client = new Redis(server.url, { ...redisClientOptions })
     await client.connect()
