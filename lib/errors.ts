@@ -23,6 +23,9 @@ export const UnknownScopeError = createError('FST_OAUTH2_UNKNOWN_SCOPE', 'Route 
 /** `hashPassword()` was given a password longer than bcrypt's 72-byte input limit. */
 export const PasswordTooLongError = createError('FST_OAUTH2_PASSWORD_TOO_LONG', 'Password is longer than bcrypt\'s 72-byte limit', 400, RangeError)
 
+/** `redisTokenStore({ unsafeConfig: 'refuse' })` met a Redis that could lose revocations without notice (its settings are named). */
+export const UnsafeStoreError = createError('FST_OAUTH2_UNSAFE_STORE', 'The token store could lose revocations: %s', 500)
+
 /** The in-memory token store is full of unexpired revocations (see its `maxEntries`); the plugin answers 503. */
 export const TokenStoreFullError = createError('FST_OAUTH2_TOKEN_STORE_FULL', 'The in-memory token store holds %d unexpired entries, its maxEntries', 503, RangeError)
 

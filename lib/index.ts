@@ -54,7 +54,16 @@ function buildAccountServices (fastify: FastifyInstance, options: ResolvedOption
 function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, accounts: AccountServices): Map<string, SecurityScheme> {
   const schemes = new Map<string, SecurityScheme>([[bearer.name, bearer]])
   const { passwords, verifyLogin } = accounts
-  const context = { users: options.users, passwords, verifyLogin, realm: options.realm, scopes: options.scopes, log: fastify.log }
+  // An app that gives a store shares it between instances: Digest nonce-counts go there too
+  const context = {
+    users: options.users,
+    passwords,
+    verifyLogin,
+    realm: options.realm,
+    scopes: options.scopes,
+    log: fastify.log,
+    ...(options.store === undefined ? {} : { nonceCounts: options.store })
+  }
   for (const [name, factory] of Object.entries(options.securitySchemes)) schemes.set(name, factory(name, context))
   return schemes
 }
@@ -186,7 +195,7 @@ export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } 
 export {
   AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
   InvalidOptionError, InvalidRequestError, InvalidScopeError, InvalidTokenError, MalformedCredentialsError, MissingCredentialsError,
-  PasswordTooLongError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError,
+  PasswordTooLongError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError, UnsafeStoreError,
   UnknownSchemeError, UnknownScopeError, UnsupportedGrantTypeError, UnsupportedTokenTypeError,
   type AuthenticationError, type BearerErrorCode, type OAuth2Error, type OAuth2ErrorCode
 } from './errors.js'
@@ -201,9 +210,9 @@ export type { EndpointRouteOptions, EndpointRouteSchema } from './authorization-
 export type { CurrentUserOptions } from './resource-server/current-user.js'
 export type { TokenResponse } from './tokens/token-response.js'
 export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'
-export { redisTokenStore, redisClientOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
+export { redisTokenStore, redisClientOptions, redisClusterOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
 export type {
-  AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RotationOutcome, RotationRequest, TokenStore
+  AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RepeatedRotation, RotationOutcome, RotationRequest, TokenStore
 } from './stores/token-store.js'
 export type { AuthenticationOf, RequestAuthentication, SecurityPrincipals } from './resource-server/request-authentication.js'
 export { apiKey, type ApiKeyLocation, type ApiKeyOptions, type ApiKeyVerifier } from './schemes/api-key.js'

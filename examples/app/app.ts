@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys } from '../../lib/index.js'
+import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys, type TokenStore } from '../../lib/index.js'
 import { openUserDatabase, type User } from './database.js'
 import { itemsSchema, statusSchema, userSchema } from './schemas.js'
 
@@ -26,7 +26,9 @@ export interface ExampleAppConfig {
   /** Fastify's `logger` option. Default `false`. */
   logger?: FastifyServerOptions['logger']
   /** Redis for refresh tokens and revocations, so several instances share them. Default: in memory. */
-  redisUrl?: string
+  redisUrl?: string | undefined
+  /** Redis Cluster seed nodes (`host:port`), instead of `redisUrl`. */
+  redisCluster?: readonly string[] | undefined
 }
 
 /** The API key `GET /reports` accepts in `X-API-Key` (a demo: real keys come from configuration). */
@@ -84,6 +86,14 @@ export function serverOptions (logger: FastifyServerOptions['logger'] = false) {
  * const app = await buildExampleApp({ jwtSecret, bcryptCost: 12, database: ':memory:' })
  * await app.listen({ port: 3000, host: '127.0.0.1' })
  */
+// Redis when configured (a Cluster by its seed nodes, or one server), its warnings in the app's log
+async function sharedStore (app: FastifyInstance, config: ExampleAppConfig): Promise<{ store?: TokenStore }> {
+  const onWarning = (message: string): void => { app.log.warn(message) }
+  if (config.redisCluster !== undefined) return { store: await redisTokenStore({ nodes: config.redisCluster, onWarning }) }
+  if (config.redisUrl !== undefined) return { store: await redisTokenStore({ url: config.redisUrl, onWarning }) }
+  return {}
+}
+
 export async function buildExampleApp (config: ExampleAppConfig): Promise<FastifyInstance> {
   const users = await openUserDatabase(config.database, { bcryptCost: config.bcryptCost })
   const app = Fastify(serverOptions(config.logger))
@@ -125,7 +135,7 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
       // Rotating refresh tokens, POST /revoke, and revoked access tokens refused on every instance
       refreshTokens: true,
       revocation: { checkAccessTokens: true },
-      ...(config.redisUrl === undefined ? {} : { store: await redisTokenStore({ url: config.redisUrl }) })
+      ...(await sharedStore(app, config))
     })
   } catch (error) {
     users.close()

@@ -18,6 +18,8 @@ export interface ExampleConfig {
   database: string
   /** `REDIS_URL`: keep refresh tokens and revocations in this Redis, shared by every instance. Default: in memory. */
   redisUrl: string | undefined
+  /** `REDIS_CLUSTER`: Redis Cluster seed nodes instead, `host:port,host:port,…`. Default: none. */
+  redisCluster: string[] | undefined
 }
 
 /** A setting of the environment is unusable; the message names the variable. */
@@ -53,7 +55,7 @@ function jwtSecret (value: string | undefined): { jwtSecret: string, jwtSecretGe
 }
 
 /**
- * Reads `PORT`, `HOST`, `JWT_SECRET`, `BCRYPT_COST`, `DATABASE` and `REDIS_URL`; unset or empty
+ * Reads `PORT`, `HOST`, `JWT_SECRET`, `BCRYPT_COST`, `DATABASE`, `REDIS_URL` and `REDIS_CLUSTER`; unset or empty
  * variables take their defaults. Throws {@link ConfigError} for a value it cannot use.
  *
  * @example
@@ -66,6 +68,7 @@ export function readConfig (env: Readonly<Record<string, string | undefined>> = 
     ...jwtSecret(env.JWT_SECRET),
     bcryptCost: integer('BCRYPT_COST', env.BCRYPT_COST, DEFAULTS.bcryptCost, 4, 31),
     database: env.DATABASE === undefined || env.DATABASE === '' ? DEFAULT_DATABASE : env.DATABASE,
-    redisUrl: env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL
+    redisUrl: env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL,
+    redisCluster: env.REDIS_CLUSTER === undefined || env.REDIS_CLUSTER === '' ? undefined : env.REDIS_CLUSTER.split(',').map((node) => node.trim())
   }
 }

@@ -1,6 +1,15 @@
 import { Buffer } from 'node:buffer'
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
+/**
+ * Nonce-counts kept where every instance sees them (a `TokenStore` has this method):
+ * `true` the first time `nonceCount` is used with `nonce`, `false` for a replay or a
+ * count the store cannot vouch for. Times in ms since the epoch.
+ */
+export interface SharedNonceCounts {
+  useNonceCount (nonce: string, nonceCount: number, issuedAt: number, expiresAt: number, now: number): Promise<boolean>
+}
+
 /** Options of {@link createDigestNonces}. */
 export interface DigestNonceOptions {
   /** How long a nonce is accepted, in milliseconds. */

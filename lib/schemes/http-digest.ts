@@ -1,21 +1,44 @@
 import { Buffer } from 'node:buffer'
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { decodeExtValue, isDigestAuthorization, parseDigestDirectives, type DigestDirectives } from '../protocol/digest-credentials.js'
 import { DIGEST_HEX_LENGTH, digestHash, isDigestAlgorithm, type DigestAlgorithm } from '../protocol/digest-hash.js'
-import { createDigestNonces, type DigestNonces } from './digest-nonces.js'
+import { createDigestNonces, type DigestNonces, type SharedNonceCounts } from './digest-nonces.js'
 import {
+  AuthenticationUnavailableError,
   InvalidCredentialsError,
   InvalidOptionError,
   MalformedCredentialsError,
   StaleNonceError,
   type AuthenticationError
 } from '../errors.js'
-import type { SchemeFactory } from './scheme-factory.js'
+import type { SchemeContext, SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText, positiveSeconds, requiredFunction } from './scheme-options.js'
 import type { Authentication, SecurityScheme } from './security-scheme.js'
 
 export { digestHa1, type DigestAlgorithm } from '../protocol/digest-hash.js'
+
+type NonceUse = (nonce: string, issuedAt: number, nonceCount: number) => Promise<boolean>
+
+async function sharedUse (shared: SharedNonceCounts, context: SchemeContext, nonce: string, issuedAt: number, expiresAt: number, nonceCount: number): Promise<boolean> {
+  const now = Date.now()
+  if (expiresAt < now) return false
+  try {
+    return await shared.useNonceCount(nonce, nonceCount, issuedAt, expiresAt, now)
+  } catch {
+    // The store's own error may quote the command's arguments: the log says only what failed
+    context.log.error('fastify-oauth2-password: token store unavailable for HTTP Digest nonce-counts')
+    throw new AuthenticationUnavailableError()
+  }
+}
+
+// RFC 7616 §3.4: nonce-count replays are caught in the shared store when there is one, so an
+// instance cannot accept a request another one already did; else in this process
+function nonceUse (nonces: DigestNonces, ttlMs: number, context: SchemeContext): NonceUse {
+  const shared = context.nonceCounts
+  if (shared === undefined) return async (nonce, issuedAt, nonceCount) => nonces.use(nonce, issuedAt, nonceCount) === 'valid'
+  return async (nonce, issuedAt, nonceCount) => await sharedUse(shared, context, nonce, issuedAt, issuedAt + ttlMs, nonceCount)
+}
 
 /**
  * Finds the stored HA1 of a user: `H(username ":" realm ":" password)` in lowercase
@@ -150,10 +173,12 @@ export function httpDigest (options: HttpDigestOptions): SchemeFactory {
   const maxTracked = resolveMaxTracked(options.maxTrackedNonces)
   const description = optionalText('httpDigest().description', options.description)
 
-  return function buildHttpDigest (name): SecurityScheme {
+  return function buildHttpDigest (name, context): SecurityScheme {
     const nonces: DigestNonces = createDigestNonces({ ttlMs, maxTracked, ...(secret === undefined ? {} : { secret }) })
-    // RFC 7616 §3.3: opaque is returned unchanged by the client; it ties credentials to this scheme instance
-    const opaque = randomBytes(16).toString('base64url')
+    const useNonce = nonceUse(nonces, ttlMs, context)
+    // RFC 7616 §3.3: opaque is returned unchanged by the client; it ties credentials to this scheme. With a
+    // shared nonceSecret every instance derives the same one, so they accept each other's requests
+    const opaque = secret === undefined ? randomBytes(16).toString('base64url') : createHmac('sha256', secret).update(`opaque:${name}`).digest('base64url').slice(0, 22)
     // Unknown users cost the same hashing as known ones
     const dummyHa1 = Object.fromEntries(algorithms.map((algorithm) => [algorithm, randomBytes(DIGEST_HEX_LENGTH[algorithm] / 2).toString('hex')]))
 
@@ -193,7 +218,7 @@ export function httpDigest (options: HttpDigestOptions): SchemeFactory {
       const expected = digestHash(credential.algorithm, `${ha1}:${credential.nonce}:${credential.nc}:${credential.cnonce}:${credential.qop}:${ha2}`)
       if (!timingSafeEqual(Buffer.from(expected), Buffer.from(credential.response)) || !known) throw new InvalidCredentialsError(BAD_CREDENTIALS)
       // Only a verified response may consume a nonce-count: others cannot burn a client's counts
-      if (nonces.use(credential.nonce, issuedAt, Number.parseInt(credential.nc, 16)) === 'stale') throw new StaleNonceError()
+      if (!await useNonce(credential.nonce, issuedAt, Number.parseInt(credential.nc, 16))) throw new StaleNonceError()
       return { scheme: name, principal: Object.freeze({ username: credential.username }), scopes: NO_SCOPES, claims: null }
     }
 

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { PasswordHasher } from '../passwords/password-hasher.js'
 import type { VerifyLogin } from '../passwords/verify-login.js'
 import type { CurrentUser, UserStore } from '../types.js'
+import type { SharedNonceCounts } from './digest-nonces.js'
 import type { SecurityScheme } from './security-scheme.js'
 
 /** What the plugin hands every scheme when it builds it. */
@@ -17,6 +18,12 @@ export interface SchemeContext {
   /** The plugin's declared scopes (name → description): those a user account may hold (HTTP Basic). */
   readonly scopes: Readonly<Record<string, string>>
   readonly log: FastifyBaseLogger
+  /**
+   * The plugin's `store` when the app gave one (shared by its instances): HTTP Digest
+   * keeps its nonce-counts there, so a replay is caught on every instance. Absent:
+   * counts stay in the scheme's process.
+   */
+  readonly nonceCounts?: SharedNonceCounts
 }
 
 /**

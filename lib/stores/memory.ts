@@ -32,6 +32,13 @@ interface FamilyEntry {
   previous: string | null
   rotatedAt: number
   idleExpiresAt: number
+  /** Seed of the current token while its rotation is unconfirmed, else `null`. */
+  pendingSeed: string | null
+}
+
+interface NonceCounts {
+  readonly until: number
+  readonly seen: Set<number>
 }
 
 interface NotBefore {
@@ -53,6 +60,11 @@ function isExpired (entry: FamilyEntry, now: number): boolean {
   return now >= entry.idleExpiresAt || now >= entry.family.expiresAt
 }
 
+// The token just replaced, while the answer of that rotation may never have reached the client
+function isRetry (entry: FamilyEntry, request: RotationRequest): boolean {
+  return entry.pendingSeed !== null && entry.previous === request.tokenHash && request.now < entry.rotatedAt + request.retryWindow
+}
+
 /**
  * A {@link TokenStore} in this process's memory: the default, for one instance.
  * Every method runs to completion without yielding, so rotation is atomic.
@@ -68,11 +80,12 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
   const revokedFamilies = new Map<string, number>()
   const revokedJtis = new Map<string, number>()
   const notBefore = new Map<string, NotBefore>()
+  const nonceCounts = new Map<string, NonceCounts>()
   const listeners = new Set<() => void>()
   let lastSweep = 0
 
   function size (): number {
-    return families.size + revokedFamilies.size + revokedJtis.size + notBefore.size
+    return families.size + revokedFamilies.size + revokedJtis.size + notBefore.size + nonceCounts.size
   }
 
   function sweep (now: number): void {
@@ -81,6 +94,7 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     for (const [id, until] of revokedFamilies) if (until <= now) revokedFamilies.delete(id)
     for (const [jti, until] of revokedJtis) if (until <= now) revokedJtis.delete(jti)
     for (const [userId, entry] of notBefore) if (entry.until <= now) notBefore.delete(userId)
+    for (const [nonce, entry] of nonceCounts) if (entry.until <= now) nonceCounts.delete(nonce)
   }
 
   // Makes room for one more entry, or throws before anything changed
@@ -130,7 +144,7 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
   async function createFamily (family: NewRefreshTokenFamily): Promise<void> {
     const { tokenHash, idleExpiresAt, ...record } = family
     if (!families.has(record.id)) makeRoom(record.issuedAt)
-    families.set(record.id, { family: Object.freeze(record), current: tokenHash, previous: null, rotatedAt: 0, idleExpiresAt })
+    families.set(record.id, { family: Object.freeze(record), current: tokenHash, previous: null, rotatedAt: 0, idleExpiresAt, pendingSeed: null })
   }
 
   async function findFamily (familyId: string, now: number): Promise<RefreshTokenFamily | null> {
@@ -151,14 +165,21 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
       entry.current = request.nextTokenHash
       entry.rotatedAt = now
       entry.idleExpiresAt = request.idleExpiresAt
+      entry.pendingSeed = request.successorSeed
       families.delete(familyId)
       families.set(familyId, entry)
       return 'rotated'
     }
+    if (isRetry(entry, request)) return { outcome: 'repeated', successorSeed: entry.pendingSeed as string }
     if (request.reuseGrace > 0 && entry.previous === request.tokenHash && now < entry.rotatedAt + request.reuseGrace) return 'superseded'
     // RFC 9700 §4.14.2: a token of a known family that is not its current one was used twice: end the family
     dropFamily(familyId, now, request.retainUntil)
     return 'reused'
+  }
+
+  async function confirmRotation (familyId: string, tokenHash: string): Promise<void> {
+    const entry = families.get(familyId)
+    if (entry?.current === tokenHash) entry.pendingSeed = null
   }
 
   async function revokeFamily (familyId: string, now: number, retainUntil: number): Promise<void> {
@@ -187,6 +208,18 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     return { revoked, notBefore: notBefore.get(query.userId)?.at ?? 0 }
   }
 
+  async function useNonceCount (nonce: string, nonceCount: number, _issuedAt: number, expiresAt: number, now: number): Promise<boolean> {
+    let entry = nonceCounts.get(nonce)
+    if (entry === undefined || entry.until <= now) {
+      makeRoom(now)
+      entry = { until: expiresAt, seen: new Set() }
+      nonceCounts.set(nonce, entry)
+    }
+    if (entry.seen.has(nonceCount)) return false
+    entry.seen.add(nonceCount)
+    return true
+  }
+
   function onRevocation (listener: () => void): () => void {
     // A wrapper per registration, so the same function registered twice is removed once per call
     const registration = (): void => listener()
@@ -204,10 +237,12 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     createFamily,
     findFamily,
     rotate,
+    confirmRotation,
     revokeFamily,
     revokeAccessToken,
     revokeUser,
     accessTokenStatus,
+    useNonceCount,
     onRevocation,
     close
   }

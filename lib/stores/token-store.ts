@@ -14,6 +14,8 @@ import { TemporarilyUnavailableError, withRefusalHeaders } from '../errors.js'
  *   the refresh token, and tokens are kept as SHA-256 hashes.
  * - `rotate` is atomic: of any number of concurrent calls presenting the same
  *   token, at most one answers `'rotated'`, on every instance sharing the store.
+ * - Every write is safe to repeat after a failure whose outcome is unknown: revocations
+ *   are idempotent, and a rotation is repeatable until confirmed (`'repeated'`).
  * - Revocations are monotonic: nothing un-revokes a token, a family or a user's
  *   not-before time before the `retainUntil` the caller gave.
  * - Any rejection means "the store is unavailable"; the plugin answers 503 and
@@ -63,6 +65,28 @@ export interface RotationRequest {
   readonly reuseGrace: number
   /** Until when (ms) to remember the family as revoked if this use turns out to be a reuse. */
   readonly retainUntil: number
+  /**
+   * The random value `nextTokenHash` was derived from (with the presented token as
+   * HMAC key, so the store alone cannot derive the token). Kept until the rotation is
+   * confirmed, so a retry of an unconfirmed rotation gets the same successor back.
+   */
+  readonly successorSeed: string
+  /**
+   * How long (ms) after an unconfirmed rotation a retry with the token it replaced
+   * answers `'repeated'` instead of being a reuse. 0 disables retries.
+   */
+  readonly retryWindow: number
+}
+
+/**
+ * A retry of a rotation whose successor was never confirmed as delivered (the
+ * answer was lost: a timeout, a dropped connection): the store changed nothing and
+ * hands back the seed the caller derives that same successor from.
+ */
+export interface RepeatedRotation {
+  readonly outcome: 'repeated'
+  /** The `successorSeed` of the rotation being repeated. */
+  readonly successorSeed: string
 }
 
 /**
@@ -73,8 +97,10 @@ export interface RotationRequest {
  * - `superseded`: the token was replaced less than `reuseGrace` ago; refused, family kept.
  * - `invalid`: no such live family: unknown, expired, revoked, or issued before its
  *   user's not-before time.
+ * - {@link RepeatedRotation}: the token was replaced less than `retryWindow` ago and
+ *   that rotation is not confirmed yet: the same successor is handed out again.
  */
-export type RotationOutcome = 'rotated' | 'reused' | 'superseded' | 'invalid'
+export type RotationOutcome = 'rotated' | 'reused' | 'superseded' | 'invalid' | RepeatedRotation
 
 /** Which access token to look up. */
 export interface AccessTokenQuery {
@@ -105,6 +131,12 @@ export interface TokenStore {
   findFamily (familyId: string, now: number): Promise<RefreshTokenFamily | null>
   /** Atomically replaces the family's current token, or detects a reuse (see {@link RotationOutcome}). */
   rotate (request: RotationRequest): Promise<RotationOutcome>
+  /**
+   * Records that the successor `tokenHash` of a rotation was handed to the client:
+   * from now on the token it replaced is a reuse, never a retry (RFC 9700 §4.14.2).
+   * Does nothing when `tokenHash` is no longer the family's current token.
+   */
+  confirmRotation (familyId: string, tokenHash: string): Promise<void>
   /** Revokes a family: its refresh tokens die now, its access tokens (by `sid`) are refused until `retainUntil`. */
   revokeFamily (familyId: string, now: number, retainUntil: number): Promise<void>
   /** Revokes one access token by `jti` until `retainUntil` (its `exp`). */
@@ -117,6 +149,14 @@ export interface TokenStore {
   /** Looks up the revocations that concern an access token. */
   accessTokenStatus (query: AccessTokenQuery): Promise<AccessTokenStatus>
   /**
+   * Records one use of an HTTP Digest nonce-count (RFC 7616 §3.4), so that every
+   * instance sharing the store sees the same replays: `true` the first time `nonceCount`
+   * is used with `nonce`, `false` when it was used before (a replay) or when the store
+   * cannot vouch for it (its data was lost after `issuedAt`: the client retries with a
+   * fresh nonce). Kept until `expiresAt` (ms), the nonce's expiry.
+   */
+  useNonceCount (nonce: string, nonceCount: number, issuedAt: number, expiresAt: number, now: number): Promise<boolean>
+  /**
    * Calls `listener` whenever revocation answers may have changed (a revocation
    * here or on another instance, a reconnection), so caches can be dropped.
    * Returns the function that removes the listener.
@@ -128,8 +168,8 @@ export interface TokenStore {
 
 /** The methods a `store` option must have. */
 export const TOKEN_STORE_METHODS = [
-  'createFamily', 'findFamily', 'rotate', 'revokeFamily', 'revokeAccessToken',
-  'revokeUser', 'accessTokenStatus', 'onRevocation', 'close'
+  'createFamily', 'findFamily', 'rotate', 'confirmRotation', 'revokeFamily', 'revokeAccessToken',
+  'revokeUser', 'accessTokenStatus', 'useNonceCount', 'onRevocation', 'close'
 ] as const
 
 // Long enough for a reconnect attempt, short enough that clients retry promptly

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { InvalidGrantError } from '../errors.js'
 import { formatScope } from '../protocol/scopes.js'
@@ -26,6 +26,8 @@ export interface IssuedRefreshToken {
 
 /** A presented refresh token, parsed and hashed. */
 export interface PresentedRefreshToken {
+  /** The token itself (secret): the key its successor is derived with. */
+  readonly token: string
   /** The family handle inside the token (secret: only its hash is stored). */
   readonly handle: string
   /** Store key of the family: hash of the handle. */
@@ -59,6 +61,9 @@ export interface RefreshTokens {
 const HANDLE_BYTES = 16
 // RFC 9700 §4.14 and RFC 6749 §10.10: the secret part alone carries 256 bits from the CSPRNG
 const SECRET_BYTES = 32
+// A client told 503 retries after Retry-After (1 s); outages and failovers take longer. Only rotations
+// whose answer never reached this server are repeatable, and only with the token they replaced
+const RETRY_WINDOW_MS = 60_000
 // "<handle>.<secret>", base64url without padding: 22 and 43 characters. A JWT has three parts, so never matches.
 const REFRESH_TOKEN = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/
 
@@ -78,6 +83,15 @@ function tokenOf (handle: string): { token: string, tokenHash: string } {
   return { token, tokenHash: digest(token) }
 }
 
+// The successor of a token: keyed by the token itself, so only its holder can derive it from the
+// seed the store keeps, and a retry of the same token gets the same successor back
+function successorOf (presented: PresentedRefreshToken, seed: string): { token: string, tokenHash: string } {
+  const token = `${presented.handle}.${createHmac('sha256', presented.token).update(seed).digest('base64url')}`
+  return { token, tokenHash: digest(token) }
+}
+
+function noop (): void {}
+
 /**
  * Parses a refresh token of this plugin: `<handle>.<secret>`. The store never
  * sees either part: families are keyed by the handle's SHA-256, tokens by the
@@ -88,13 +102,15 @@ export function parseRefreshToken (token: string): PresentedRefreshToken | null 
   const match = REFRESH_TOKEN.exec(token)
   if (match === null) return null
   const handle = match[1] as string
-  return { handle, familyId: digest(handle), tokenHash: digest(token) }
+  return { token, handle, familyId: digest(handle), tokenHash: digest(token) }
 }
 
 /**
  * Refresh tokens with rotation and reuse detection (RFC 9700 §4.14.2): each use
  * replaces the token; a token of a known family that is not its current one
- * revokes the whole family. Families end after `idleTtlSeconds` without use and
+ * revokes the whole family. A rotation whose answer was lost (503) is repeatable:
+ * the same token presented again within a minute, before the successor was
+ * handed out, gets that same successor; once handed out, the old token is a reuse. Families end after `idleTtlSeconds` without use and
  * `absoluteTtlSeconds` after the login.
  *
  * @example
@@ -128,7 +144,8 @@ export function createRefreshTokens (config: RefreshTokensConfig): RefreshTokens
   }
 
   async function rotate ({ presented, family }: RefreshSession): Promise<IssuedRefreshToken> {
-    const next = tokenOf(presented.handle)
+    const seed = randomPart(SECRET_BYTES)
+    const next = successorOf(presented, seed)
     const now = Date.now()
     const outcome = await callStore(() => store.rotate({
       familyId: family.id,
@@ -138,12 +155,23 @@ export function createRefreshTokens (config: RefreshTokensConfig): RefreshTokens
       now,
       idleExpiresAt: Math.min(now + idleTtl, family.expiresAt),
       reuseGrace,
-      retainUntil: now + accessTokenLifetime
+      retainUntil: now + accessTokenLifetime,
+      successorSeed: seed,
+      retryWindow: RETRY_WINDOW_MS
     }), log)
-    if (outcome === 'rotated') return { token: next.token, familyId: family.id }
+    if (outcome === 'rotated') return delivered(family, next)
+    // The answer of an earlier rotation of this token was lost (it was answered 503): hand out its successor
+    if (typeof outcome === 'object') return delivered(family, successorOf(presented, outcome.successorSeed))
     // RFC 9700 §4.14.2: the server cannot tell which party is legitimate; the whole family is gone
     if (outcome === 'reused') log.warn({ userId: family.userId, clientId: family.clientId }, 'fastify-oauth2-password: refresh token reused; its family is revoked')
     throw new InvalidGrantError(INVALID_REFRESH_TOKEN)
+  }
+
+  // The successor is about to be sent: from now on the token it replaced is a reuse. Not awaited: if the
+  // confirmation is lost the rotation stays repeatable for RETRY_WINDOW_MS, which errs on the client's side
+  function delivered (family: RefreshTokenFamily, next: { token: string, tokenHash: string }): IssuedRefreshToken {
+    store.confirmRotation(family.id, next.tokenHash).catch(noop)
+    return { token: next.token, familyId: family.id }
   }
 
   async function revokeFamily (family: RefreshTokenFamily): Promise<void> {

@@ -79,12 +79,14 @@ if (requireRedisServer(t)) {
     t.same((await getWithToken(`${a.url}/users/me`, session.access_token)).body, REVOKED, 'with its family\'s access tokens')
   })
 
-  t.test('50 concurrent refreshes of one token across both instances: exactly one succeeds', async (t) => {
+  t.test('50 concurrent refreshes of one token across both instances: one rotation, handed out to every success', async (t) => {
     const { refresh_token: token } = await login(a)
     const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => refresh(i % 2 === 0 ? a : b, token)))
-    t.equal(responses.filter((response) => response.status === 200).length, 1)
+    const successes = responses.filter((response) => response.status === 200)
+    t.ok(successes.length >= 1)
+    // Until the rotation is confirmed, the others repeat it (same successor); after, they are reuses
+    t.equal(new Set(successes.map((response) => (response.body as Tokens).refresh_token)).size, 1, 'one successor, whoever answered')
     const losers = responses.filter((response) => response.status !== 200)
-    t.equal(losers.length, 49)
     t.ok(losers.every((response) => response.status === 400 && JSON.stringify(response.body) === JSON.stringify(INVALID_GRANT)), 'every other one is invalid_grant')
   })
 
@@ -98,7 +100,8 @@ if (requireRedisServer(t)) {
     let stored = keys.join('\n')
     for (const key of keys) {
       stored += (await client.type(key)) === 'hash' ? JSON.stringify(await client.hgetall(key)) : String(await client.get(key))
-      t.ok(await client.pttl(key) > 0, `${key} expires`)
+      // Only the buckets' generation markers live forever
+      if (!key.endsWith(':generation')) t.ok(await client.pttl(key) > 0, `${key} expires`)
     }
     for (const part of [handle, secret, tokens.access_token]) t.notOk(stored.includes(part))
   })

@@ -392,20 +392,20 @@ t.test('a bad secret rejects the build and closes the database', async (t) => {
 t.test('readConfig: defaults', async (t) => {
   const config = readConfig({})
   t.match(config.jwtSecret, /^[\w-]{43}$/, '32 random bytes, base64url')
-  t.same(config, { port: 3000, host: '127.0.0.1', jwtSecret: config.jwtSecret, jwtSecretGenerated: true, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined })
+  t.same(config, { port: 3000, host: '127.0.0.1', jwtSecret: config.jwtSecret, jwtSecretGenerated: true, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined })
   t.match(DEFAULT_DATABASE, /examples[/\\]app[/\\]example\.db$/)
   t.not(readConfig({ JWT_SECRET: '' }).jwtSecret, config.jwtSecret, 'a new secret per start')
   t.same(readConfig({ HOST: '', DATABASE: '', PORT: '', BCRYPT_COST: '', JWT_SECRET: SECRET, REDIS_URL: '' }), {
-    port: 3000, host: '127.0.0.1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined
+    port: 3000, host: '127.0.0.1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
   }, 'empty variables take the defaults')
 })
 
 t.test('readConfig: every variable, from process.env by default', async (t) => {
-  const env = { PORT: '0', HOST: '::1', JWT_SECRET: SECRET, BCRYPT_COST: '4', DATABASE: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379/2' }
-  const expected = { port: 0, host: '::1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 4, database: ':memory:', redisUrl: 'redis://127.0.0.1:6379/2' }
+  const env = { PORT: '0', HOST: '::1', JWT_SECRET: SECRET, BCRYPT_COST: '4', DATABASE: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379/2', REDIS_CLUSTER: '127.0.0.1:7000, 127.0.0.1:7001' }
+  const expected = { port: 0, host: '::1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 4, database: ':memory:', redisUrl: 'redis://127.0.0.1:6379/2', redisCluster: ['127.0.0.1:7000', '127.0.0.1:7001'] }
   t.same(readConfig(env), expected)
   t.same(readConfig({ PORT: '65535', BCRYPT_COST: '31', JWT_SECRET: SECRET }), {
-    ...expected, port: 65535, host: '127.0.0.1', bcryptCost: 31, database: DEFAULT_DATABASE, redisUrl: undefined
+    ...expected, port: 65535, host: '127.0.0.1', bcryptCost: 31, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
   })
   const saved = { ...process.env }
   t.teardown(() => { process.env = saved })

@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SECRET = 'example-test-secret-of-at-least-32-bytes'
 const JOHNDOE = { username: 'johndoe', email: 'johndoe@example.com', full_name: 'John Doe', disabled: false }
 const START_TIMEOUT = 30_000
-const VARIABLES = ['PORT', 'HOST', 'JWT_SECRET', 'BCRYPT_COST', 'DATABASE', 'REDIS_URL']
+const VARIABLES = ['PORT', 'HOST', 'JWT_SECRET', 'BCRYPT_COST', 'DATABASE', 'REDIS_URL', 'REDIS_CLUSTER']
 
 interface LogLine {
   level: number

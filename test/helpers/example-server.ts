@@ -11,7 +11,7 @@ import { childEnvironment } from './child-env.js'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const START_TIMEOUT = 30_000
 // The example's own settings: whatever the test runner's environment holds, these come from the test
-const VARIABLES = ['PORT', 'HOST', 'JWT_SECRET', 'BCRYPT_COST', 'DATABASE', 'REDIS_URL']
+const VARIABLES = ['PORT', 'HOST', 'JWT_SECRET', 'BCRYPT_COST', 'DATABASE', 'REDIS_URL', 'REDIS_CLUSTER']
 
 /** An example server process (`npx tsx examples/app/server.ts`) listening on loopback. */
 export interface ExampleServer {

@@ -63,15 +63,21 @@ export interface RedisServer {
   readonly url: string
   /** Starts it (again) on the same port, with the same data directory. */
   start (): Promise<void>
-  /** Stops it; with `save`, its data is written first and comes back on the next start. */
+  /** Stops it; with `save`, its data is written first and comes back on the next start; without, the next start is empty. */
   stop (options?: { save?: boolean }): Promise<void>
+}
+
+/** The major version of the installed `redis-server` (0 when unknown). */
+export function redisServerMajorVersion (): number {
+  const match = /v=(\d+)\./.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '')
+  return match === null ? 0 : Number(match[1])
 }
 
 /**
  * Starts `redis-server --port <free> --save '' --appendonly no` on 127.0.0.1
- * (data only in memory, unless `stop({ save: true })`), stopped at teardown.
+ * (data only in memory, unless `stop({ save: true })`), with `args` added, stopped at teardown.
  */
-export async function startRedisServer (t: Test): Promise<RedisServer> {
+export async function startRedisServer (t: Test, args: readonly string[] = []): Promise<RedisServer> {
   const port = await freePort()
   const dir = await mkdtemp(join(tmpdir(), 'fastify-oauth2-redis-'))
   let child: ChildProcess | null = null
@@ -90,7 +96,7 @@ export async function startRedisServer (t: Test): Promise<RedisServer> {
   async function start (): Promise<void> {
     if (child !== null) return
     const process = spawn('redis-server', [
-      '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'
+      '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning', ...args
     ], { stdio: 'ignore' })
     child = process
     await waitUntilReady(process)
@@ -108,6 +114,8 @@ export async function startRedisServer (t: Test): Promise<RedisServer> {
       process.kill('SIGTERM')
     }
     await exited
+    // Without save the next start is empty, as a restart without persistence is: never an older snapshot
+    if (options.save !== true) await rm(join(dir, 'dump.rdb'), { force: true })
   }
 
   t.teardown(async function stopRedisServer () {

@@ -33,10 +33,12 @@ export function observedStore (inner: TokenStore = memoryTokenStore()): Observed
     createFamily: counted('createFamily', inner.createFamily),
     findFamily: counted('findFamily', inner.findFamily),
     rotate: counted('rotate', inner.rotate),
+    confirmRotation: counted('confirmRotation', inner.confirmRotation),
     revokeFamily: counted('revokeFamily', inner.revokeFamily),
     revokeAccessToken: counted('revokeAccessToken', inner.revokeAccessToken),
     revokeUser: counted('revokeUser', inner.revokeUser),
     accessTokenStatus: counted('accessTokenStatus', inner.accessTokenStatus),
+    useNonceCount: counted('useNonceCount', inner.useNonceCount),
     onRevocation (listener: () => void) {
       listeners.add(listener)
       return () => { listeners.delete(listener) }

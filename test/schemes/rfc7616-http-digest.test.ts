@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { digestHa1, httpBasic, httpDigest, type DigestAlgorithm } from '../../lib/index.js'
+import { digestHa1, httpBasic, httpDigest, memoryTokenStore, type DigestAlgorithm, type OAuth2PasswordOptions, type TokenStore } from '../../lib/index.js'
 import { createDigestNonces } from '../../lib/schemes/digest-nonces.js'
 import { digestHash } from '../../lib/protocol/digest-hash.js'
 import { buildSchemeApp, errorBody, openapi, whoami } from '../helpers/scheme-app.js'
@@ -71,8 +71,8 @@ function authorization (answer: Answer): string {
   return 'Digest ' + Object.entries(directives).filter(([, value]) => value !== undefined).map(([name, value]) => `${name}=${value}`).join(', ')
 }
 
-async function digestApp (t: Test, options: Partial<Parameters<typeof httpDigest>[0]> = {}) {
-  const { app } = await buildSchemeApp({ securitySchemes: { Digest: httpDigest({ realm: REALM, findHa1, nonceSecret: SECRET, ...options }) } }, (app) => {
+async function digestApp (t: Test, options: Partial<Parameters<typeof httpDigest>[0]> = {}, plugin: Partial<OAuth2PasswordOptions> = {}) {
+  const { app } = await buildSchemeApp({ ...plugin, securitySchemes: { Digest: httpDigest({ realm: REALM, findHa1, nonceSecret: SECRET, ...options }) } }, (app) => {
     app.get('/dir/index.html', { schema: { security: [{ Digest: [] }] } }, whoami)
     app.head('/dir/head', { schema: { security: [{ Digest: [] }] } }, async () => '')
     app.post('/dir/post', { schema: { security: [{ Digest: [] }] } }, whoami)
@@ -344,4 +344,37 @@ t.test('bad options are refused when the factory is called', async (t) => {
     t.throws(() => httpDigest(options as never), { code: 'FST_OAUTH2_INVALID_OPTION', message: new RegExp(`^Invalid option ${option.replace(/[()]/g, '\\$&')}:`) }, option)
   }
   t.doesNotThrow(() => httpDigest({ realm: 'r', findHa1, nonceSecret: Buffer.alloc(32), maxTrackedNonces: 5 }))
+})
+
+t.test('RFC 7616 §3.4: with a shared store, a request accepted by one instance is a replay on the other', async (t) => {
+  const store = memoryTokenStore()
+  const a = await digestApp(t, {}, { store })
+  const b = await digestApp(t, {}, { store })
+  const [first] = await challenge(a) as [Challenge]
+  const send = async (app: FastifyInstance, nc: string) => await app.inject({ url: '/dir/index.html', headers: { authorization: authorization({ uri: '/dir/index.html', nonce: first.nonce, opaque: first.opaque, nc }) } })
+  t.equal((await send(a, '00000001')).statusCode, 200)
+  const replay = await send(b, '00000001')
+  t.equal(replay.statusCode, 401, 'the other instance knows the count was used')
+  t.equal(replay.json().code, 'FST_OAUTH2_STALE_NONCE')
+  t.equal((await send(b, '00000002')).statusCode, 200, 'the same nonce and opaque work there with a new count')
+  t.equal((await send(a, '00000002')).statusCode, 401)
+})
+
+t.test('shared nonce-counts: an expired nonce is stale without asking the store; a store down is 503', async (t) => {
+  let calls = 0
+  const failing = Object.assign(Object.create(memoryTokenStore()) as TokenStore, {
+    async useNonceCount () {
+      calls++
+      throw new Error('Connection is closed.')
+    }
+  })
+  const app = await digestApp(t, { nonceTtl: 60 }, { store: failing })
+  const [first] = await challenge(app) as [Challenge]
+  const old = createDigestNonces({ ttlMs: 60_000, maxTracked: 1, secret: Buffer.from(SECRET), now: () => Date.now() - 120_000 }).issue()
+  const expired = await app.inject({ url: '/dir/index.html', headers: { authorization: authorization({ uri: '/dir/index.html', nonce: old, opaque: first.opaque }) } })
+  t.equal(expired.json().code, 'FST_OAUTH2_STALE_NONCE')
+  t.equal(calls, 0)
+  const down = await app.inject({ url: '/dir/index.html', headers: { authorization: authorization({ uri: '/dir/index.html', nonce: first.nonce, opaque: first.opaque }) } })
+  t.equal(down.statusCode, 503)
+  t.equal(down.json().code, 'FST_OAUTH2_AUTHENTICATION_UNAVAILABLE')
 })

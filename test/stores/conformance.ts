@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
-import type { NewRefreshTokenFamily, RotationRequest, TokenStore } from '../../lib/stores/token-store.js'
+import type { AccessTokenQuery, NewRefreshTokenFamily, RotationRequest, TokenStore } from '../../lib/stores/token-store.js'
 
 /**
  * The TokenStore conformance suite: the contract of lib/stores/token-store.ts,
@@ -41,6 +41,8 @@ function rotation (family: NewRefreshTokenFamily, tokenHash: string, now: number
     idleExpiresAt: now + 10 * MINUTE,
     reuseGrace: 0,
     retainUntil: now + 5 * MINUTE,
+    successorSeed: hash(),
+    retryWindow: 0,
     ...overrides
   }
 }
@@ -62,7 +64,15 @@ export function tokenStoreConformance (t: Test, create: () => Promise<TokenStore
   async function fresh (t: Test): Promise<TokenStore> {
     const store = await create()
     t.teardown(() => store.close())
-    return store
+    const createdAt = Date.now()
+    // A store may answer, as not-before time, the time its data is complete from (Redis: its generation
+    // markers), never later than its creation: for these tests that is "no not-before time"
+    return Object.assign(Object.create(store) as TokenStore, {
+      async accessTokenStatus (query: AccessTokenQuery) {
+        const status = await store.accessTokenStatus(query)
+        return { ...status, notBefore: status.notBefore <= createdAt ? 0 : status.notBefore }
+      }
+    })
   }
 
   t.test('createFamily then findFamily returns the family without its token hashes', async (t) => {
@@ -153,6 +163,53 @@ export function tokenStoreConformance (t: Test, create: () => Promise<TokenStore
     const otherUse = rotation(other, other.tokenHash, now, { reuseGrace: 2000 })
     t.equal(await store.rotate(otherUse), 'rotated')
     t.equal(await store.rotate(rotation(other, other.tokenHash, now + 2000, { reuseGrace: 2000 })), 'reused', 'after the grace')
+  })
+
+  t.test('retry window: an unconfirmed rotation is repeated with its seed; once confirmed, the old token is a reuse', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const family = newFamily(now)
+    await store.createFamily(family)
+    const first = rotation(family, family.tokenHash, now, { retryWindow: 5000 })
+    t.equal(await store.rotate(first), 'rotated')
+    const retried = await store.rotate(rotation(family, family.tokenHash, now + 4999, { retryWindow: 5000 }))
+    t.same(retried, { outcome: 'repeated', successorSeed: first.successorSeed }, 'the answer was lost: the same successor again')
+    await store.confirmRotation(family.id, family.tokenHash)
+    t.same(await store.rotate(rotation(family, family.tokenHash, now + 4999, { retryWindow: 5000 })), { outcome: 'repeated', successorSeed: first.successorSeed }, 'confirming a token that is not current changes nothing')
+    await store.confirmRotation(family.id, first.nextTokenHash)
+    t.equal(await store.rotate(rotation(family, family.tokenHash, now + 4999, { retryWindow: 5000 })), 'reused', 'RFC 9700 §4.14.2: the successor was handed out, so this is a replay')
+    t.equal(await store.findFamily(family.id, now), null)
+  })
+
+  t.test('retry window: it ends, it covers only the token just replaced, and the successor stays current', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const late = newFamily(now)
+    const chain = newFamily(now)
+    await store.createFamily(late)
+    await store.createFamily(chain)
+    t.equal(await store.rotate(rotation(late, late.tokenHash, now, { retryWindow: 5000 })), 'rotated')
+    t.equal(await store.rotate(rotation(late, late.tokenHash, now + 5000, { retryWindow: 5000 })), 'reused', 'after the window: a reuse')
+    const first = rotation(chain, chain.tokenHash, now, { retryWindow: 5000 })
+    t.equal(await store.rotate(first), 'rotated')
+    t.same(await store.rotate(rotation(chain, chain.tokenHash, now + 1, { retryWindow: 5000 })), { outcome: 'repeated', successorSeed: first.successorSeed })
+    const second = rotation(chain, first.nextTokenHash, now + 2, { retryWindow: 5000 })
+    t.equal(await store.rotate(second), 'rotated', 'the repeated successor is the current token')
+    t.equal(await store.rotate(rotation(chain, chain.tokenHash, now + 3, { retryWindow: 5000 })), 'reused', 'a token two rotations back is a reuse')
+  })
+
+  t.test('retry window: 50 concurrent uses of one token rotate once and repeat that rotation', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const family = newFamily(now)
+    await store.createFamily(family)
+    const requests = Array.from({ length: 50 }, () => rotation(family, family.tokenHash, now, { retryWindow: 5000 }))
+    const outcomes = await Promise.all(requests.map((request) => store.rotate(request)))
+    const winner = outcomes.indexOf('rotated')
+    t.equal(outcomes.filter((outcome) => outcome === 'rotated').length, 1)
+    const seed = requests[winner]?.successorSeed
+    t.ok(outcomes.every((outcome, index) => index === winner || (typeof outcome === 'object' && outcome.successorSeed === seed)), 'every other one gets the winner\'s seed')
+    t.ok(await store.findFamily(family.id, now))
   })
 
   t.test('50 concurrent rotations of one token: exactly one wins', async (t) => {
@@ -253,6 +310,17 @@ export function tokenStoreConformance (t: Test, create: () => Promise<TokenStore
     await store.revokeAccessToken('jti-2', now, now + MINUTE)
     await sleep(SETTLE_MS)
     t.equal(seen.count, before, 'no call after removal')
+  })
+
+  t.test('useNonceCount: each count of a nonce is accepted once, on every instance sharing the store', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const nonce = hash()
+    t.equal(await store.useNonceCount(nonce, 1, now, now + MINUTE, now), true)
+    t.equal(await store.useNonceCount(nonce, 1, now, now + MINUTE, now), false, 'RFC 7616 §3.4: a replay')
+    t.equal(await store.useNonceCount(nonce, 3, now, now + MINUTE, now), true)
+    t.equal(await store.useNonceCount(nonce, 2, now, now + MINUTE, now), true, 'an overtaken count still counts')
+    t.equal(await store.useNonceCount(hash(), 1, now, now + MINUTE, now), true, 'counts are per nonce')
   })
 
   t.test('close resolves', async (t) => {

@@ -9,7 +9,7 @@ function family (id: string, now: number, idleExpiresAt = now + 10 * MINUTE) {
 }
 
 function rotation (id: string, tokenHash: string, now: number) {
-  return { familyId: id, userId: 'johndoe', tokenHash, nextTokenHash: `${tokenHash}+`, now, idleExpiresAt: now + 10 * MINUTE, reuseGrace: 0, retainUntil: now + MINUTE }
+  return { familyId: id, userId: 'johndoe', tokenHash, nextTokenHash: `${tokenHash}+`, now, idleExpiresAt: now + 10 * MINUTE, reuseGrace: 0, retainUntil: now + MINUTE, successorSeed: `${tokenHash}-seed`, retryWindow: 0 }
 }
 
 t.test('conformance', async (t) => {

@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { redisClientOptions, redisTokenStore, type RedisClient } from '../../lib/stores/redis.js'
+import { BUCKETS, redisKeys } from '../../lib/stores/redis-keys.js'
 import type { TokenStore } from '../../lib/stores/token-store.js'
-import { freePort, requireRedisServer, startRedisServer, type RedisServer } from '../helpers/redis-server.js'
+import { freePort, redisServerInstalled, requireRedisServer, startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 import { tokenStoreConformance } from './conformance.js'
 
 const MINUTE = 60_000
@@ -14,7 +15,7 @@ function family (id: string, now: number, overrides: Record<string, unknown> = {
 }
 
 function rotation (id: string, tokenHash: string, now: number) {
-  return { familyId: id, userId: 'johndoe', tokenHash, nextTokenHash: `${tokenHash}+`, now, idleExpiresAt: now + 10 * MINUTE, reuseGrace: 0, retainUntil: now + MINUTE }
+  return { familyId: id, userId: 'johndoe', tokenHash, nextTokenHash: `${tokenHash}+`, now, idleExpiresAt: now + 10 * MINUTE, reuseGrace: 0, retainUntil: now + MINUTE, successorSeed: `${tokenHash}-seed`, retryWindow: 0 }
 }
 
 function uniquePrefix (): string {
@@ -43,6 +44,9 @@ async function eventually (check: () => Promise<boolean>, what: string): Promise
   throw new Error(`timed out waiting for ${what}`)
 }
 
+// The conformance suite waits for pub/sub; each fresh store waits for its markers' whole second
+t.setTimeout(180_000)
+
 if (requireRedisServer(t)) {
   const server = await startRedisServer(t)
 
@@ -60,18 +64,22 @@ if (requireRedisServer(t)) {
     await store.revokeAccessToken('jti', now, now + 3 * MINUTE)
     await store.revokeUser('bob', now + 1000, now, now + 4 * MINUTE)
     await store.revokeFamily('g', now, now + 5 * MINUTE)
-    const ttl = async (key: string) => await redis.pttl(`${prefix}${key}`)
+    const names = redisKeys(prefix)
+    const ttl = async (key: string) => await redis.pttl(key)
     const near = (value: number, expected: number, what: string) => t.ok(value > expected - 5000 && value <= expected, `${what}: ${value} ms, expected about ${expected}`)
-    near(await ttl('family:f'), 2 * MINUTE, 'family: its idle deadline')
-    near(await ttl('revoked-jti:jti'), 3 * MINUTE, 'revoked jti: the token exp')
-    near(await ttl('not-before:bob'), 4 * MINUTE, 'not-before: the longest token life')
-    near(await ttl('revoked-family:g'), 5 * MINUTE, 'revoked family: its access tokens\' life')
-    t.equal(await ttl('family:g'), -2, 'a revoked family is deleted')
+    near(await ttl(names.family('f')), 2 * MINUTE, 'family: its idle deadline')
+    near(await ttl(names.revokedJti('jti')), 3 * MINUTE, 'revoked jti: the token exp')
+    near(await ttl(names.notBefore('bob')), 4 * MINUTE, 'not-before: the longest token life')
+    near(await ttl(names.revokedFamily('g')), 5 * MINUTE, 'revoked family: its access tokens\' life')
+    t.equal(await ttl(names.family('g')), -2, 'a revoked family is deleted')
     t.equal(await store.rotate({ ...rotation('f', 'f-hash', now + MINUTE), idleExpiresAt: now + 7 * MINUTE }), 'rotated')
-    near(await ttl('family:f'), 6 * MINUTE, 'a rotation slides the family TTL')
+    near(await ttl(names.family('f')), 6 * MINUTE, 'a rotation slides the family TTL')
     const keys = await redis.keys(`${prefix}*`)
-    t.equal(keys.length, 4)
-    for (const key of keys) t.ok(await redis.pttl(key) > 0, `${key} expires`)
+    t.equal(keys.length, 4 + BUCKETS, 'four keys and the buckets\' generation markers')
+    for (const key of keys) {
+      if (key.endsWith(':generation')) t.equal(await redis.pttl(key), -1, 'a marker never expires')
+      else t.ok(await redis.pttl(key) > 0, `${key} expires`)
+    }
   })
 
   t.test('retention only grows: a shorter one never shortens a revocation', async (t) => {
@@ -79,18 +87,19 @@ if (requireRedisServer(t)) {
     const store = await storeFor(t, server, prefix)
     const redis = inspector(t, server)
     const now = Date.now()
+    const names = redisKeys(prefix)
     await store.revokeAccessToken('jti', now, now + 3 * MINUTE)
     await store.revokeAccessToken('jti', now, now + MINUTE)
-    t.ok(await redis.pttl(`${prefix}revoked-jti:jti`) > 2 * MINUTE)
+    t.ok(await redis.pttl(names.revokedJti('jti')) > 2 * MINUTE)
     await store.revokeUser('bob', now + 1000, now, now + 3 * MINUTE)
     await store.revokeUser('bob', now + 2000, now, now + MINUTE)
-    t.equal(await redis.get(`${prefix}not-before:bob`), String(now + 2000), 'the time moves forward')
-    t.ok(await redis.pttl(`${prefix}not-before:bob`) > 2 * MINUTE, 'its retention does not shrink')
+    t.equal(await redis.get(names.notBefore('bob')), String(now + 2000), 'the time moves forward')
+    t.ok(await redis.pttl(names.notBefore('bob')) > 2 * MINUTE, 'its retention does not shrink')
     await store.revokeUser('bob', now + 500, now, now + 4 * MINUTE)
-    t.equal(await redis.get(`${prefix}not-before:bob`), String(now + 2000), 'an earlier time changes nothing')
-    t.ok(await redis.pttl(`${prefix}not-before:bob`) > 3 * MINUTE, 'but a longer retention is kept')
+    t.equal(await redis.get(names.notBefore('bob')), String(now + 2000), 'an earlier time changes nothing')
+    t.ok(await redis.pttl(names.notBefore('bob')) > 3 * MINUTE, 'but a longer retention is kept')
     await store.revokeAccessToken('old', now, now - 1)
-    t.equal(await redis.exists(`${prefix}revoked-jti:old`), 0, 'a revocation past its retention writes nothing')
+    t.equal(await redis.exists(names.revokedJti('old')), 0, 'a revocation past its retention writes nothing')
   })
 
   t.test('keys are prefixed: stores with other prefixes share nothing, the same prefix shares everything', async (t) => {
@@ -157,12 +166,14 @@ if (requireRedisServer(t)) {
     const redis = inspector(t, server)
     const now = Date.now()
     await store.revokeAccessToken('default-prefix', now, now + MINUTE)
-    t.equal(await redis.exists('fastify-oauth2:revoked-jti:default-prefix'), 1)
-    await redis.del('fastify-oauth2:revoked-jti:default-prefix')
+    const key = redisKeys('fastify-oauth2:').revokedJti('default-prefix')
+    t.match(key, /^fastify-oauth2:\{b\d+\}:revoked-jti:default-prefix$/)
+    t.equal(await redis.exists(key), 1)
+    await redis.del(key)
   })
 
   t.test('options are checked', async (t) => {
-    await t.rejects(redisTokenStore({}), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option redisTokenStore(): takes exactly one of url and client' })
+    await t.rejects(redisTokenStore({}), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option redisTokenStore(): takes exactly one of url, nodes and client' })
     await t.rejects(redisTokenStore({ url: server.url, client: {} as RedisClient }), { code: 'FST_OAUTH2_INVALID_OPTION' })
     await t.rejects(redisTokenStore({ url: 'http://127.0.0.1:6379' }), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option url: must be a redis:// or rediss:// URL' })
     await t.rejects(redisTokenStore({ url: 42 as unknown as string }), { code: 'FST_OAUTH2_INVALID_OPTION' })
@@ -198,5 +209,131 @@ if (requireRedisServer(t)) {
     await t.rejects(store.findFamily('f', Date.now()))
     await store.close()
     t.pass('a store that never connected closes')
+  })
+}
+
+if (redisServerInstalled()) {
+  const server = await startRedisServer(t)
+
+  async function lossWatchedStore (t: Test, target: RedisServer, prefix = uniquePrefix()) {
+    const warnings: string[] = []
+    const store = await redisTokenStore({ url: target.url, prefix, onWarning: (message) => { warnings.push(message) } })
+    t.teardown(() => store.close())
+    return { store, warnings, losses: () => warnings.filter((message) => message.includes('lost data')) }
+  }
+
+  t.test('FLUSHALL: revocations and families from before are gone, so everything issued before is refused; reported once', async (t) => {
+    const { store, losses } = await lossWatchedStore(t, server)
+    const now = Date.now()
+    await store.createFamily(family('f', now))
+    await store.revokeAccessToken('jti', now, now + MINUTE)
+    t.equal(losses().length, 1, 'a fresh prefix: first use, reported as such (older tokens would be refused)')
+    const redis = inspector(t, server)
+    await redis.flushall()
+    const after = await store.accessTokenStatus({ jti: 'jti', familyId: 'f', userId: 'johndoe' })
+    t.ok(after.notBefore > now, 'the revoked token (and any token from before) is refused by its iat')
+    t.equal(await store.findFamily('f', Date.now()), null, 'the family is gone')
+    await store.accessTokenStatus({ jti: 'other', familyId: 'g', userId: 'bob' })
+    t.equal(losses().length, 2, 'one report for the loss, however many buckets were found empty')
+    const issued = Math.ceil(Date.now() / 1000) * 1000 + 1000
+    await sleep(issued - Date.now())
+    t.ok((await store.accessTokenStatus({ jti: 'fresh', familyId: undefined, userId: 'johndoe' })).notBefore <= issued, 'tokens issued after the loss work')
+  })
+
+  t.test('restart without persistence: found at reconnection; a family that outlived its bucket marker (eviction) is not trusted', async (t) => {
+    const own = await startRedisServer(t)
+    const prefix = uniquePrefix()
+    const { store, losses } = await lossWatchedStore(t, own, prefix)
+    const now = Date.now()
+    await store.revokeAccessToken('jti', now, now + MINUTE)
+    await own.stop()
+    await own.start()
+    await eventually(async () => losses().length === 2, 'the loss report at reconnection')
+    t.ok((await store.accessTokenStatus({ jti: 'jti', familyId: undefined, userId: 'johndoe' })).notBefore > now, 'the revoked token is refused')
+    const redis = inspector(t, own)
+    const keys = redisKeys(prefix)
+    await store.createFamily(family('f', Date.now() - 10))
+    await redis.del(keys.marker(keys.bucketOf('f')))
+    t.equal(await store.rotate(rotation('f', 'f-hash', Date.now())), 'invalid', 'rotate does not trust it')
+    t.equal(await store.findFamily('f', Date.now()), null, 'nor does findFamily')
+  })
+
+  t.test('startup check: settings that lose revocations are reported, or refused by option', async (t) => {
+    const own = await startRedisServer(t)
+    const { warnings } = await lossWatchedStore(t, own)
+    t.match(warnings, [/no persistence \(appendonly no, save ""\): a restart loses every refresh token/], 'no persistence: warned (fails safe)')
+    const redis = inspector(t, own)
+    await redis.config('SET', 'save', '900 1')
+    await redis.config('SET', 'maxmemory', '100mb')
+    await redis.config('SET', 'maxmemory-policy', 'allkeys-lru')
+    const risky = await lossWatchedStore(t, own)
+    t.match(risky.warnings, [/maxmemory-policy is allkeys-lru with maxmemory 104857600: Redis may evict revocations/, /appendonly is no with RDB snapshots \(save 900 1\)/])
+    await t.rejects(redisTokenStore({ url: own.url, prefix: uniquePrefix(), unsafeConfig: 'refuse', onWarning: () => {} }), {
+      code: 'FST_OAUTH2_UNSAFE_STORE', message: /^The token store could lose revocations: maxmemory-policy is allkeys-lru .*; appendonly is no with RDB snapshots/
+    })
+    await redis.config('SET', 'appendonly', 'yes')
+    await redis.config('SET', 'maxmemory-policy', 'noeviction')
+    const safe = await redisTokenStore({ url: own.url, prefix: uniquePrefix(), unsafeConfig: 'refuse', onWarning: () => {} })
+    await safe.close()
+    t.pass('appendonly yes and noeviction start with refuse')
+  })
+
+  t.test('Digest nonce-counts: a nonce older than its bucket\'s data is not vouched for; a lost bucket is found', async (t) => {
+    const prefix = uniquePrefix()
+    const { store, losses } = await lossWatchedStore(t, server, prefix)
+    const redis = inspector(t, server)
+    const keys = redisKeys(prefix)
+    const now = Date.now()
+    t.equal(await store.useNonceCount('nonce', 1, now, now + MINUTE, now), true)
+    t.ok(await redis.pttl(keys.nonceCounts('nonce')) > MINUTE - 5000, 'kept until the nonce expires')
+    t.equal(await store.useNonceCount('old', 1, now - 10_000, now + MINUTE, now), false, 'issued before the store knew its bucket')
+    await redis.del(keys.marker(keys.bucketOf('nonce')))
+    t.equal(await store.useNonceCount('nonce', 2, now, now + MINUTE, now), false, 'its bucket was lost: a replay cannot be ruled out')
+    t.equal(losses().length, 2, 'the loss is found and reported')
+    t.equal(await redis.exists(keys.marker(keys.bucketOf('nonce'))), 1)
+  })
+
+  t.test('a marker evicted again at once: nothing from before this second is trusted', async (t) => {
+    const client = new Redis(server.url, { ...redisClientOptions })
+    await client.connect()
+    t.teardown(() => client.disconnect())
+    const evicting = new Proxy(client, {
+      get (target, property, receiver) {
+        if (property !== 'call') return Reflect.get(target, property, receiver)
+        return async (command: string, ...args: Array<string | number>) => {
+          if (command === 'GET' && String(args[0]).endsWith(':generation')) return null
+          return await target.call(command, ...args)
+        }
+      }
+    }) as unknown as RedisClient
+    const store = await redisTokenStore({ client: evicting, prefix: uniquePrefix(), onWarning: () => {} })
+    t.teardown(() => store.close())
+    await store.createFamily(family('f', Date.now() - 10))
+    t.equal(await store.findFamily('f', Date.now()), null)
+  })
+
+  t.test('startup check: CONFIG disabled is reported, not fatal; options are checked', async (t) => {
+    const client = new Redis(server.url, { ...redisClientOptions })
+    await client.connect()
+    t.teardown(() => client.disconnect())
+    const guarded = new Proxy(client, {
+      get (target, property, receiver) {
+        if (property !== 'call') return Reflect.get(target, property, receiver)
+        return async (command: string, ...args: Array<string | number>) => {
+          if (command === 'CONFIG') throw new Error('ERR unknown command \'CONFIG\'')
+          return await target.call(command, ...args)
+        }
+      }
+    }) as unknown as RedisClient
+    const warnings: string[] = []
+    const store = await redisTokenStore({ client: guarded, prefix: uniquePrefix(), unsafeConfig: 'refuse', onWarning: (message) => { warnings.push(message) } })
+    t.teardown(() => store.close())
+    t.match(warnings[0], /the Redis configuration cannot be read \(CONFIG GET is disabled\)/)
+    await t.rejects(redisTokenStore({ url: server.url, unsafeConfig: 'never' as 'warn' }), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option unsafeConfig: must be "warn" or "refuse" (got "never")' })
+    await t.rejects(redisTokenStore({ url: server.url, onWarning: 'log' as unknown as () => void }), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option onWarning: must be a function' })
+    for (const nodes of [[], 'localhost:7000', ['localhost'], ['redis://localhost:7000'], [7000]]) {
+      await t.rejects(redisTokenStore({ nodes: nodes as string[] }), { code: 'FST_OAUTH2_INVALID_OPTION', message: /^Invalid option nodes: must / }, JSON.stringify(nodes))
+    }
+    await t.rejects(redisTokenStore({ url: server.url, prefix: '{app}:' }), { code: 'FST_OAUTH2_INVALID_OPTION', message: 'Invalid option prefix: must not contain { or }: the store names its own hash tags' })
   })
 }

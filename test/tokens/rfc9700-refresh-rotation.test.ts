@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
-import type { OAuth2PasswordOptions } from '../../lib/index.js'
+import { memoryTokenStore, type OAuth2PasswordOptions, type RotationRequest, type TokenStore } from '../../lib/index.js'
 import { buildApp, PASSWORD, postForm, type TestUser } from '../helpers/build-app.js'
 
 // RFC 9700 §4.14.2 (refresh token rotation and reuse detection) and the lifetimes of a
@@ -184,4 +184,50 @@ t.test('revokeAllForUser: every token of the user issued before it is dead; late
   const fresh = await login(app)
   t.equal((await me(app, fresh.access_token)).statusCode, 200, 'a login right after works')
   t.equal((await refresh(app, fresh.refresh_token)).statusCode, 200)
+})
+
+t.test('a rotation whose answer was lost is repeated for a minute: the retry gets the same successor, the family lives', async (t) => {
+  const inner = memoryTokenStore()
+  let failNextRotation = false
+  // As with Redis paused: the rotation is applied, but its answer never reaches the plugin (503)
+  const store: TokenStore = Object.assign(Object.create(inner) as TokenStore, {
+    async rotate (request: RotationRequest) {
+      const outcome = await inner.rotate(request)
+      if (!failNextRotation) return outcome
+      failNextRotation = false
+      throw new Error('Command timed out')
+    }
+  })
+  const clock = fakeClock(t)
+  const { app } = await rotationApp(t, { store })
+  const first = await login(app)
+  failNextRotation = true
+  const lost = await refresh(app, first.refresh_token)
+  t.equal(lost.statusCode, 503)
+  t.equal(lost.headers['retry-after'], '1')
+  clock.advance(1000)
+  const retried = await refresh(app, first.refresh_token)
+  t.equal(retried.statusCode, 200, 'the retry as told succeeds')
+  const again = await refresh(app, first.refresh_token)
+  t.same(again.json(), INVALID_GRANT, 'once handed out, the old token is a reuse')
+  t.same((await refresh(app, retried.json().refresh_token)).json(), INVALID_GRANT, 'which ends the family')
+
+  const second = await login(app)
+  failNextRotation = true
+  t.equal((await refresh(app, second.refresh_token)).statusCode, 503)
+  clock.advance(60_000)
+  t.same((await refresh(app, second.refresh_token)).json(), INVALID_GRANT, 'after the retry window, a reuse')
+})
+
+t.test('a lost confirmation leaves the rotation repeatable: the same successor again, never an error', async (t) => {
+  const store: TokenStore = Object.assign(Object.create(memoryTokenStore()) as TokenStore, {
+    async confirmRotation () { throw new Error('Connection is closed.') }
+  })
+  const { app } = await rotationApp(t, { store })
+  const first = await login(app)
+  const rotated = await refresh(app, first.refresh_token)
+  t.equal(rotated.statusCode, 200)
+  const repeated = await refresh(app, first.refresh_token)
+  t.equal(repeated.statusCode, 200)
+  t.equal(repeated.json().refresh_token, rotated.json().refresh_token, 'the same successor')
 })
