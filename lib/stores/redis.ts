@@ -9,6 +9,7 @@ import type {
   RotationRequest,
   TokenStore
 } from './token-store.js'
+import { NO_LOGIN_FAILURES, type LoginFailureCount, type LoginFailureCounts, type LoginFailureKeys } from './token-store.js'
 
 /**
  * The part of an `ioredis` client this store uses, so apps without Redis never
@@ -286,6 +287,79 @@ export async function redisTokenStore (options: RedisTokenStoreOptions): Promise
       subscriber?.disconnect()
       // quit() waits for pending replies; it fails at once when the connection is down
       if (owned) await client.quit().catch(() => client.disconnect())
+    },
+
+    ...redisLoginFailures(run, client, prefix)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Login-failure counters (account protection). One hash per counter, fields
+// n (failures) and t (last failure, ms), expiring windowMs after the last failure.
+// Both keys of an attempt carry the address digest as their hash tag, so one
+// script can touch both even on Redis Cluster.
+// ---------------------------------------------------------------------------
+
+// KEYS: address counter, pair counter. ARGV: now, windowMs. Returns { n, t, n, t }.
+// A counter whose window has passed by the caller's clock (field e) starts again from 0.
+const RECORD_LOGIN_FAILURE = script(`
+local now = tonumber(ARGV[1])
+local out = {}
+for i = 1, 2 do
+  local e = tonumber(redis.call('HGET', KEYS[i], 'e') or '0')
+  if e <= now then redis.call('DEL', KEYS[i]) end
+  local n = redis.call('HINCRBY', KEYS[i], 'n', 1)
+  redis.call('HSET', KEYS[i], 't', ARGV[1], 'e', now + tonumber(ARGV[2]))
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  out[#out + 1] = n
+  out[#out + 1] = ARGV[1]
+end
+return out
+`)
+
+// KEYS: address counter, pair counter. ARGV: now. Returns { n, t, n, t }, false for a missing or expired counter
+const READ_LOGIN_FAILURES = script(`
+local now = tonumber(ARGV[1])
+local out = {}
+for i = 1, 2 do
+  local f = redis.call('HMGET', KEYS[i], 'n', 't', 'e')
+  if f[1] and tonumber(f[3]) > now then
+    out[#out + 1] = f[1]
+    out[#out + 1] = f[2]
+  else
+    out[#out + 1] = false
+    out[#out + 1] = false
+  end
+end
+return out
+`)
+
+type ScriptRunner = (code: Script, keys: string[], args: Array<string | number>) => Promise<unknown>
+type LoginFailureMethods = Pick<TokenStore, 'recordLoginFailure' | 'loginFailures' | 'clearLoginFailures'>
+
+function failureCount (failures: unknown, lastFailureAt: unknown): LoginFailureCount {
+  if (failures === null || failures === undefined) return NO_LOGIN_FAILURES
+  return { failures: Number(failures), lastFailureAt: Number(lastFailureAt) }
+}
+
+function failureCounts (reply: unknown): LoginFailureCounts {
+  const [addressFailures, addressLast, pairFailures, pairLast] = reply as unknown[]
+  return { address: failureCount(addressFailures, addressLast), pair: failureCount(pairFailures, pairLast) }
+}
+
+function redisLoginFailures (run: ScriptRunner, client: RedisClient, prefix: string): LoginFailureMethods {
+  const addressKey = (keys: LoginFailureKeys): string => `${prefix}login-failures:{${keys.address}}`
+  const pairKey = (keys: LoginFailureKeys): string => `${prefix}login-failures:{${keys.address}}:${keys.pair}`
+
+  return {
+    async recordLoginFailure (keys: LoginFailureKeys, now: number, windowMs: number): Promise<LoginFailureCounts> {
+      return failureCounts(await run(RECORD_LOGIN_FAILURE, [addressKey(keys), pairKey(keys)], [now, Math.max(1, Math.ceil(windowMs))]))
+    },
+    async loginFailures (keys: LoginFailureKeys, now: number): Promise<LoginFailureCounts> {
+      return failureCounts(await run(READ_LOGIN_FAILURES, [addressKey(keys), pairKey(keys)], [now]))
+    },
+    async clearLoginFailures (keys: LoginFailureKeys): Promise<void> {
+      await client.call('DEL', pairKey(keys))
     }
   }
 }
