@@ -14,6 +14,10 @@ import { documentProtectedRoute, securitySchemesCarrier, securitySchemesTransfor
 import { tokenRouteSchema } from './openapi/token-operation.js'
 import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
 import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.js'
+import { createLoginProtection, type LoginProtection } from './protection/login-protection.js'
+import { createLoginThrottle } from './protection/login-throttle.js'
+import { securityEventsOnError } from './protection/security-event-hook.js'
+import { createSecurityEvents, type SecurityEvents } from './protection/security-events.js'
 import { challengeOnError, currentUserResolver } from './resource-server/current-user.js'
 import { compileRequirement } from './resource-server/requirements.js'
 import { requireSecurity, routeSecurity } from './resource-server/route-security.js'
@@ -38,9 +42,9 @@ function buildAccessTokens (options: ResolvedOptions): AccessTokens {
   })
 }
 
-function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, passwords: PasswordHasher): Map<string, SecurityScheme> {
+function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, passwords: PasswordHasher, loginProtection: LoginProtection): Map<string, SecurityScheme> {
   const schemes = new Map<string, SecurityScheme>([[bearer.name, bearer]])
-  const context = { users: options.users, passwords, realm: options.realm, scopes: options.scopes, log: fastify.log }
+  const context = { users: options.users, passwords, realm: options.realm, scopes: options.scopes, log: fastify.log, loginProtection }
   for (const [name, factory] of Object.entries(options.securitySchemes)) schemes.set(name, factory(name, context))
   return schemes
 }
@@ -72,6 +76,13 @@ function buildTokenServices (fastify: FastifyInstance, options: ResolvedOptions,
   }
 }
 
+// Account protection: login throttling over the store, and the security events
+function buildProtection (fastify: FastifyInstance, options: ResolvedOptions, store: TokenStore): { events: SecurityEvents, loginProtection: LoginProtection } {
+  const events = createSecurityEvents(options.onSecurityEvent, fastify.log)
+  const throttle = options.throttling.enabled ? createLoginThrottle(store, options.throttling, fastify.log) : null
+  return { events, loginProtection: createLoginProtection(throttle, events) }
+}
+
 async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
   const accessTokens = buildAccessTokens(options)
@@ -84,6 +95,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   const store = options.store ?? memoryTokenStore()
   const tokens = buildTokenServices(fastify, options, accessTokens, store)
   const { refreshTokens, revocation } = tokens
+  const { events, loginProtection } = buildProtection(fastify, options, store)
   const bearer = oauth2PasswordBearer({
     name: options.schemeName,
     realm: options.realm,
@@ -97,7 +109,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     checks: revocation.check === null ? [] : [revocation.check]
   })
   const declaredScopes: ReadonlySet<string> = new Set(Object.keys(options.scopes))
-  const schemes = buildSchemes(fastify, options, bearer, passwords)
+  const schemes = buildSchemes(fastify, options, bearer, passwords, loginProtection)
   // A default requirement naming an unknown scheme or scope fails now, even if no route ever uses it
   if (options.security !== undefined) compileRequirement(options.security, schemes, '(the `security` option)')
   const userSchemes = new Set([...schemes.values()].filter((scheme) => scheme.resolvesUser).map((scheme) => scheme.name))
@@ -105,6 +117,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.decorateRequest('auth', null)
   fastify.decorateRequest('currentUser', currentUserResolver(bearer, userSchemes))
   fastify.addHook('onError', challengeOnError)
+  fastify.addHook('onError', securityEventsOnError(events))
   fastify.decorate('oauth2', createApi({ options, accessTokens, passwords, schemes, ...tokens, declaredScopes }))
   fastify.addHook('onClose', async function closeTokenStore () {
     revocation.close()
@@ -123,7 +136,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
       declaredScopes,
       issueTokens: tokens.issue,
       onRehash: options.onRehash,
-      log: fastify.log
+      log: fastify.log,
+      protection: loginProtection
     })]
   ])
   if (refreshTokens !== null) {
@@ -151,7 +165,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
       bodyLimit: options.tokenBodyLimit,
       clients: options.clients,
       realm: options.realm,
-      revoker: tokens.revoker
+      revoker: tokens.revoker,
+      events
     }), { prefix: routePrefix })
   }
   if (accessTokens.jwks !== null) await fastify.register(jwksRoute(accessTokens.jwks))
@@ -173,12 +188,16 @@ export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } 
 export {
   AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
   InvalidOptionError, InvalidRequestError, InvalidScopeError, InvalidTokenError, MalformedCredentialsError, MissingCredentialsError,
-  PasswordTooLongError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError,
+  LoginThrottledError, PasswordTooLongError, RefreshTokenReusedError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError,
   UnknownSchemeError, UnknownScopeError, UnsupportedGrantTypeError, UnsupportedTokenTypeError,
   type AuthenticationError, type BearerErrorCode, type OAuth2Error, type OAuth2ErrorCode
 } from './errors.js'
 export type { OAuth2PasswordApi } from './api.js'
-export type { OAuth2PasswordOptions } from './options.js'
+export type { BackoffOptions, OAuth2PasswordOptions, ThrottlingOptions } from './options.js'
+export {
+  SECURITY_EVENT_CHANNEL, SECURITY_EVENT_NAMES, securityEventChannel,
+  type SecurityEvent, type SecurityEventListener, type SecurityEventMechanism, type SecurityEventName, type SecurityEventReason
+} from './protection/security-events.js'
 export type { AccessTokenClaims, SigningKey } from './jwt/access-tokens.js'
 export type { Authentication, SecurityRequirement, SecurityScheme, SecuritySchemeObject } from './schemes/security-scheme.js'
 export type { SchemeContext, SchemeFactory } from './schemes/scheme-factory.js'
@@ -189,7 +208,7 @@ export type { TokenResponse } from './tokens/token-response.js'
 export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'
 export { redisTokenStore, redisClientOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
 export type {
-  AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RotationOutcome, RotationRequest, TokenStore
+  AccessTokenQuery, AccessTokenStatus, LoginFailureCount, LoginFailureCounts, LoginFailureKeys, NewRefreshTokenFamily, RefreshTokenFamily, RotationOutcome, RotationRequest, TokenStore
 } from './stores/token-store.js'
 export type { AuthenticationOf, RequestAuthentication, SecurityPrincipals } from './resource-server/request-authentication.js'
 export { apiKey, type ApiKeyLocation, type ApiKeyOptions, type ApiKeyVerifier } from './schemes/api-key.js'

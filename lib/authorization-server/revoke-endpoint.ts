@@ -3,6 +3,7 @@ import { authenticateClient, type ClientRegistry } from './client-auth.js'
 import type { FormParameters } from '../protocol/form-body.js'
 import { requireParameter } from './grants/requested-scope.js'
 import type { TokenRevoker } from '../tokens/token-revoker.js'
+import type { SecurityEvents } from '../protection/security-events.js'
 import { documentationOnly, useFormEndpoint } from './token-endpoint.js'
 
 export interface RevokeEndpointConfig {
@@ -12,6 +13,8 @@ export interface RevokeEndpointConfig {
   readonly clients: ClientRegistry | undefined
   readonly realm: string
   readonly revoker: TokenRevoker
+  /** Emits `authn_token_revoked` for each revocation request answered 200 (absent: none). */
+  readonly events?: SecurityEvents
 }
 
 const OAUTH2_ERROR_BODY = {
@@ -65,6 +68,8 @@ export function revokeEndpoint (config: RevokeEndpointConfig) {
       const client = authenticateClient(request.headers.authorization, parameters, config.clients, null)
       const token = requireParameter(parameters, 'token')
       await config.revoker.revoke(token, client)
+      // RFC 7009 §2.2 answers 200 for unknown tokens too, so the event records the request, not a revoked user
+      config.events?.(request, { event: 'authn_token_revoked', reason: 'revocation_request', mechanism: 'revocation', clientId: client?.id ?? null })
       // RFC 7009 §2.2: 200, and the body is ignored
       return reply.code(200).send()
     })

@@ -4,6 +4,7 @@ import { isBasicAuthorization, parseBasicCredentials } from '../protocol/basic-c
 import { formatChallenge } from '../protocol/challenge.js'
 import { InvalidCredentialsError, InvalidOptionError, type AuthenticationError } from '../errors.js'
 import { BCRYPT_MAX_PASSWORD_BYTES } from '../passwords/bcrypt.js'
+import type { LoginAttempt } from '../protection/login-protection.js'
 import { isDisabled } from '../types.js'
 import type { SchemeContext, SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText } from './scheme-options.js'
@@ -57,6 +58,12 @@ function userStoreVerifier (context: SchemeContext): (userId: string, password: 
   }
 }
 
+// The user id of a principal that has one (the plugin's users do), for the security event
+function principalId (principal: unknown): string | null {
+  const id = (principal as { id?: unknown }).id
+  return typeof id === 'string' ? id : null
+}
+
 function callbackVerifier (verify: BasicVerifier): (userId: string, password: string, request: FastifyRequest) => Promise<Verification> {
   return async function verifyWithCallback (userId, password, request) {
     const principal = await verify(userId, password, request)
@@ -98,8 +105,15 @@ export function httpBasic<Principal = unknown> (options: HttpBasicOptions<Princi
       if (header === undefined || !isBasicAuthorization(header)) return null
       const credentials = parseBasicCredentials(header)
       if (credentials === null) throw new InvalidCredentialsError('The Basic credentials are malformed')
+      // Account protection: the token endpoint's limits guard this password check too
+      const attempt: LoginAttempt = { request, username: credentials.userId, clientId: null, mechanism: 'http_basic' }
+      await context.loginProtection?.beforeLogin(attempt)
       const verified = await verify(credentials.userId, credentials.password, request)
-      if (verified === null) throw new InvalidCredentialsError(BAD_CREDENTIALS)
+      if (verified === null) {
+        await context.loginProtection?.loginFailed(attempt, null, 'invalid_credentials')
+        throw new InvalidCredentialsError(BAD_CREDENTIALS)
+      }
+      await context.loginProtection?.loginSucceeded(attempt, principalId(verified.principal))
       return { scheme: name, principal: verified.principal, scopes: verified.scopes, claims: null }
     }
 

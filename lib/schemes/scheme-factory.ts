@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { PasswordHasher } from '../passwords/password-hasher.js'
+import type { LoginProtection } from '../protection/login-protection.js'
 import type { CurrentUser, UserStore } from '../types.js'
 import type { SecurityScheme } from './security-scheme.js'
 
@@ -14,6 +15,8 @@ export interface SchemeContext {
   /** The plugin's declared scopes (name → description): those a user account may hold (HTTP Basic). */
   readonly scopes: Readonly<Record<string, string>>
   readonly log: FastifyBaseLogger
+  /** Login throttling and security events, for schemes that check passwords (HTTP Basic, HTTP Digest). */
+  readonly loginProtection?: LoginProtection
 }
 
 /**

@@ -1,14 +1,18 @@
 import { InvalidOptionError, TokenStoreFullError } from '../errors.js'
-import type {
-  AccessTokenQuery,
-  AccessTokenStatus,
-  NewRefreshTokenFamily,
-  RefreshTokenFamily,
-  RotationOutcome,
-  RotationRequest,
-  TokenStore
+import {
+  type AccessTokenQuery,
+  type AccessTokenStatus,
+  type NewRefreshTokenFamily,
+  type RefreshTokenFamily,
+  type RotationOutcome,
+  type RotationRequest,
+  type TokenStore,
+  type LoginFailureCount,
+  type LoginFailureCounts,
+  type LoginFailureKeys,
+  type LoginFailureStore,
+  NO_LOGIN_FAILURES
 } from './token-store.js'
-import { NO_LOGIN_FAILURES, type LoginFailureCount, type LoginFailureCounts, type LoginFailureKeys } from './token-store.js'
 
 /** Options of {@link memoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
@@ -224,9 +228,7 @@ interface FailureEntry extends LoginFailureCount {
   readonly expiresAt: number
 }
 
-type LoginFailureMethods = Pick<TokenStore, 'recordLoginFailure' | 'loginFailures' | 'clearLoginFailures'>
-
-function memoryLoginFailures (maxEntries: number): LoginFailureMethods {
+function memoryLoginFailures (maxEntries: number): LoginFailureStore {
   // Map order is recency order: a counted failure moves its counter to the end
   const counters = new Map<string, FailureEntry>()
 

@@ -1,15 +1,19 @@
 import { createHash } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
-import type {
-  AccessTokenQuery,
-  AccessTokenStatus,
-  NewRefreshTokenFamily,
-  RefreshTokenFamily,
-  RotationOutcome,
-  RotationRequest,
-  TokenStore
+import {
+  type AccessTokenQuery,
+  type AccessTokenStatus,
+  type NewRefreshTokenFamily,
+  type RefreshTokenFamily,
+  type RotationOutcome,
+  type RotationRequest,
+  type TokenStore,
+  type LoginFailureCount,
+  type LoginFailureCounts,
+  type LoginFailureKeys,
+  type LoginFailureStore,
+  NO_LOGIN_FAILURES
 } from './token-store.js'
-import { NO_LOGIN_FAILURES, type LoginFailureCount, type LoginFailureCounts, type LoginFailureKeys } from './token-store.js'
 
 /**
  * The part of an `ioredis` client this store uses, so apps without Redis never
@@ -335,7 +339,6 @@ return out
 `)
 
 type ScriptRunner = (code: Script, keys: string[], args: Array<string | number>) => Promise<unknown>
-type LoginFailureMethods = Pick<TokenStore, 'recordLoginFailure' | 'loginFailures' | 'clearLoginFailures'>
 
 function failureCount (failures: unknown, lastFailureAt: unknown): LoginFailureCount {
   if (failures === null || failures === undefined) return NO_LOGIN_FAILURES
@@ -347,7 +350,7 @@ function failureCounts (reply: unknown): LoginFailureCounts {
   return { address: failureCount(addressFailures, addressLast), pair: failureCount(pairFailures, pairLast) }
 }
 
-function redisLoginFailures (run: ScriptRunner, client: RedisClient, prefix: string): LoginFailureMethods {
+function redisLoginFailures (run: ScriptRunner, client: RedisClient, prefix: string): LoginFailureStore {
   const addressKey = (keys: LoginFailureKeys): string => `${prefix}login-failures:{${keys.address}}`
   const pairKey = (keys: LoginFailureKeys): string => `${prefix}login-failures:{${keys.address}}:${keys.pair}`
 

@@ -94,8 +94,8 @@ export interface AccessTokenStatus {
   readonly notBefore: number
 }
 
-/** Storage for refresh-token families and revocations. */
-export interface TokenStore {
+/** Storage for refresh-token families and revocations, and the login-failure counters (below). */
+export interface TokenStore extends LoginFailureStore {
   /** Stores a new family with its first token. */
   createFamily (family: NewRefreshTokenFamily): Promise<void>
   /**
@@ -181,8 +181,8 @@ export interface LoginFailureCounts {
   readonly pair: LoginFailureCount
 }
 
-// Declaration merging: the counters are part of every TokenStore (see LOGIN_FAILURE_METHODS)
-export interface TokenStore {
+/** The login-failure counters every TokenStore has (see LOGIN_FAILURE_METHODS). */
+export interface LoginFailureStore {
   /**
    * Atomically adds one failure to both counters at `now` (ms) and answers their new
    * values. Each counter is forgotten `windowMs` after its last failure (Redis `PEXPIRE`).

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { InvalidGrantError, InvalidRequestError, InvalidScopeError } from '../../errors.js'
 import { BCRYPT_MAX_PASSWORD_BYTES } from '../../passwords/bcrypt.js'
 import type { PasswordHasher } from '../../passwords/password-hasher.js'
+import { loginFailureReason, type LoginAttempt, type LoginProtection } from '../../protection/login-protection.js'
 import { grantScopes } from '../../protocol/scopes.js'
 import type { IssueTokens } from '../../tokens/token-response.js'
 import type { UserAccount, UserStore } from '../../types.js'
@@ -15,6 +16,8 @@ export interface PasswordGrantConfig {
   readonly issueTokens: IssueTokens
   readonly onRehash: ((account: UserAccount, passwordHash: string) => void | Promise<void>) | undefined
   readonly log: FastifyBaseLogger
+  /** Login throttling and security events around the password check (absent: neither). */
+  readonly protection?: LoginProtection
 }
 
 // One answer for unknown user, wrong password and disabled account (RFC 6749 §10.12 spirit: no account probing)
@@ -42,17 +45,25 @@ export function passwordGrant (config: PasswordGrantConfig): GrantHandler {
     }
   }
 
-  return async function handlePasswordGrant ({ parameters, client }) {
+  return async function handlePasswordGrant ({ parameters, client, request }) {
     const username = requireParameter(parameters, 'username')
     const password = requireParameter(parameters, 'password')
     checkLoginInput(username, password)
     const requested = requestedScopes(parameters, config.declaredScopes)
+    // Account protection: a throttled attempt gets its 429 before any user lookup or bcrypt work
+    const attempt: LoginAttempt = { request, username, clientId: client?.id ?? null, mechanism: 'password_grant' }
+    await config.protection?.beforeLogin(attempt)
     // A full bcrypt gate refuses now: a flood must not cost a user lookup per refused login
     config.passwords.assertCapacity()
     const account = await config.users.findByUsername(username)
     // Always one bcrypt verification (a dummy hash for unknown users) so timing tells nothing
     const valid = await config.passwords.verify(password, account?.passwordHash ?? null)
-    if (!valid || account === null || account.disabled === true) throw new InvalidGrantError(BAD_CREDENTIALS)
+    if (!valid || account === null || account.disabled === true) {
+      // Account protection: count the failure (same for every reason, so throttling reveals nothing) and emit the event
+      await config.protection?.loginFailed(attempt, account?.id ?? null, loginFailureReason(account, valid))
+      throw new InvalidGrantError(BAD_CREDENTIALS)
+    }
+    await config.protection?.loginSucceeded(attempt, account.id)
     const allowed = (account.scopes ?? []).filter((scope) => config.declaredScopes.has(scope))
     const granted = grantScopes(requested, allowed)
     if (requested.length > 0 && granted.length === 0) throw new InvalidScopeError('None of the requested scopes may be granted to this user')
