@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { buildApp, PASSWORD, postForm } from '../helpers/build-app.js'
+import { buildApp, PASSWORD } from '../helpers/build-app.js'
 import { observedStore } from '../helpers/token-stores.js'
 import { httpBasic } from '../../lib/index.js'
 import type { OAuth2PasswordOptions, SecurityEvent } from '../../lib/index.js'
