@@ -26,6 +26,9 @@ t.test('events go to the aggregate channel, the channel of their name and the li
     unsubscribe(SECURITY_EVENT_CHANNEL, all)
     unsubscribe(securityEventChannel('authn_login_lock'), named)
   })
+  createSecurityEvents(undefined, Fastify().log)(request, { event: 'authz_fail', reason: 'insufficient_scope', mechanism: 'bearer' })
+  t.equal(seen.length, 1, 'a subscriber alone is enough to publish')
+  seen.length = 0
   const heard: unknown[] = []
   const emit = createSecurityEvents((event) => { heard.push(event) }, Fastify().log)
   emit(request, { event: 'authn_login_lock', reason: 'throttled_address', mechanism: 'http_basic' })
