@@ -25,7 +25,8 @@ async function app (options: Partial<OAuth2PasswordOptions>): Promise<FastifyIns
     bcrypt: { cost },
     users: {
       findByUsername: (username) => username === 'johndoe' ? { id: 'johndoe', passwordHash: hash } : null,
-      findById: (id) => ({ id })
+      // The password grant never resolves the user
+      findById: () => null
     },
     ...options
   })
