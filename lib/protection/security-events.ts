@@ -19,8 +19,8 @@ export type SecurityEventMechanism = 'password_grant' | 'refresh_token_grant' | 
 /**
  * Why the event happened, a stable code:
  * - `authn_login_success`: `valid_credentials`;
- * - `authn_login_fail`: `unknown_user`, `wrong_password`, `account_disabled`, or `invalid_credentials`
- *   when the app's own check (`httpBasic({ verify })`) said no;
+ * - `authn_login_fail`: `unknown_user`, `wrong_password`, `account_disabled`, or `invalid_credentials` (HTTP Basic)
+ *   where the reasons are not told apart;
  * - `authn_login_lock`: `throttled_username_address`, `throttled_address` (the limit that refused);
  * - `authn_token_reuse`: `refresh_token_reuse` (RFC 9700 §4.14.2, the family is revoked);
  * - `authn_token_revoked`: `revocation_request` (RFC 7009);
