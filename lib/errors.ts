@@ -79,6 +79,16 @@ export const InvalidScopeError = oauth2Error('FST_OAUTH2_INVALID_SCOPE', 400, 'i
 export const UnsupportedTokenTypeError = oauth2Error('FST_OAUTH2_UNSUPPORTED_TOKEN_TYPE', 400, 'unsupported_token_type', 'The token type is not supported')
 /** Too many password checks are waiting (bcrypt gate full) or the token store is down. */
 export const TemporarilyUnavailableError = oauth2Error('FST_OAUTH2_TEMPORARILY_UNAVAILABLE', 503, 'temporarily_unavailable', '%s')
+/**
+ * Login throttling (OWASP Authentication Cheat Sheet, NIST SP 800-63B §5.2.2): too many
+ * failed logins from this address, or for this username from this address. 429 with
+ * `Retry-After` (RFC 6585 §4); at the token endpoint the RFC 6749 §5.2 body says
+ * `temporarily_unavailable` (a registered code clients already treat as "retry later").
+ * The same answer whether the username exists or not.
+ */
+export const LoginThrottledError = oauth2Error('FST_OAUTH2_LOGIN_THROTTLED', 429, 'temporarily_unavailable', 'Too many failed logins: retry later')
+/** A refresh token was used twice (RFC 9700 §4.14.2): its family is revoked. Answered exactly as `InvalidGrantError`. */
+export const RefreshTokenReusedError = oauth2Error('FST_OAUTH2_REFRESH_TOKEN_REUSED', 400, 'invalid_grant', '%s')
 
 // ---------------------------------------------------------------------------
 // Protected-resource errors: RFC 6750 §3.1, rendered in Fastify's error shape.

@@ -16,6 +16,10 @@ import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from
 import { createAccountPolicy, type AccountPolicy } from './passwords/account-policy.js'
 import { createPasswordHasher } from './passwords/password-hasher.js'
 import { createLoginVerifier, type VerifyLogin } from './passwords/verify-login.js'
+import { createLoginProtection, type LoginProtection } from './protection/login-protection.js'
+import { createLoginThrottle } from './protection/login-throttle.js'
+import { securityEventsOnError } from './protection/security-event-hook.js'
+import { createSecurityEvents, type SecurityEvents } from './protection/security-events.js'
 import { challengeOnError, currentUserResolver } from './resource-server/current-user.js'
 import { compileRequirement } from './resource-server/requirements.js'
 import { earlyRouteGuard, requireSecurity, routeSecurity } from './resource-server/route-security.js'
@@ -51,7 +55,7 @@ function buildAccountServices (fastify: FastifyInstance, options: ResolvedOption
   return { passwords, policy, verifyLogin }
 }
 
-function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, accounts: AccountServices): Map<string, SecurityScheme> {
+function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, bearer: SecurityScheme, accounts: AccountServices, loginProtection: LoginProtection): Map<string, SecurityScheme> {
   const schemes = new Map<string, SecurityScheme>([[bearer.name, bearer]])
   const { passwords, verifyLogin } = accounts
   // An app that gives a store shares it between instances: Digest nonce-counts go there too
@@ -62,6 +66,7 @@ function buildSchemes (fastify: FastifyInstance, options: ResolvedOptions, beare
     realm: options.realm,
     scopes: options.scopes,
     log: fastify.log,
+    loginProtection,
     ...(options.store === undefined ? {} : { nonceCounts: options.store })
   }
   for (const [name, factory] of Object.entries(options.securitySchemes)) schemes.set(name, factory(name, context))
@@ -95,6 +100,13 @@ function buildTokenServices (fastify: FastifyInstance, options: ResolvedOptions,
   }
 }
 
+// Account protection: login throttling over the store, and the security events
+function buildProtection (fastify: FastifyInstance, options: ResolvedOptions, store: TokenStore): { events: SecurityEvents, loginProtection: LoginProtection } {
+  const events = createSecurityEvents(options.onSecurityEvent, fastify.log)
+  const throttle = options.throttling.enabled ? createLoginThrottle(store, options.throttling, fastify.log) : null
+  return { events, loginProtection: createLoginProtection(throttle, events) }
+}
+
 async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
   const accessTokens = buildAccessTokens(options)
@@ -109,6 +121,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   const store = options.store ?? memoryTokenStore()
   const tokens = buildTokenServices(fastify, options, accessTokens, store)
   const { refreshTokens, revocation } = tokens
+  const { events, loginProtection } = buildProtection(fastify, options, store)
   const bearer = oauth2PasswordBearer({
     name: options.schemeName,
     realm: options.realm,
@@ -122,7 +135,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     policy,
     checks: revocation.check === null ? [] : [revocation.check]
   })
-  const schemes = buildSchemes(fastify, options, bearer, accounts)
+  const schemes = buildSchemes(fastify, options, bearer, accounts, loginProtection)
   // A default requirement naming an unknown scheme or scope fails now, even if no route ever uses it
   if (options.security !== undefined) compileRequirement(options.security, schemes, '(the `security` option)')
   const userSchemes = new Set([...schemes.values()].filter((scheme) => scheme.resolvesUser).map((scheme) => scheme.name))
@@ -130,6 +143,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.decorateRequest('auth', null)
   fastify.decorateRequest('currentUser', currentUserResolver(bearer, userSchemes))
   fastify.addHook('onError', challengeOnError)
+  fastify.addHook('onError', securityEventsOnError(events))
   fastify.decorate('oauth2', createApi({ options, accessTokens, passwords, schemes, ...tokens, declaredScopes, policy }))
   fastify.addHook('onClose', async function closeTokenStore () {
     revocation.close()
@@ -144,7 +158,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.addHook('onRoute', securitySchemesCarrier(fastify, tokenPath.slice(fastify.prefix.length), documentSchemes))
 
   const grants = new Map<string, GrantHandler>([
-    ['password', passwordGrant({ verifyLogin: accounts.verifyLogin, declaredScopes, issueTokens: tokens.issue })]
+    ['password', passwordGrant({ verifyLogin: accounts.verifyLogin, declaredScopes, issueTokens: tokens.issue, protection: loginProtection })]
   ])
   if (refreshTokens !== null) {
     grants.set('refresh_token', refreshTokenGrant({
@@ -173,7 +187,8 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
       clients: options.clients,
       realm: options.realm,
       revoker: tokens.revoker,
-      route: options.revokeRoute
+      route: options.revokeRoute,
+      events
     }), { prefix: routePrefix })
   }
   if (accessTokens.jwks !== null) await fastify.register(jwksRoute(accessTokens.jwks))
@@ -195,12 +210,16 @@ export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } 
 export {
   AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
   InvalidOptionError, InvalidRequestError, InvalidScopeError, InvalidTokenError, MalformedCredentialsError, MissingCredentialsError,
-  PasswordTooLongError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError, UnsafeStoreError,
+  LoginThrottledError, PasswordTooLongError, RefreshTokenReusedError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError, UnsafeStoreError,
   UnknownSchemeError, UnknownScopeError, UnsupportedGrantTypeError, UnsupportedTokenTypeError,
   type AuthenticationError, type BearerErrorCode, type OAuth2Error, type OAuth2ErrorCode
 } from './errors.js'
 export type { OAuth2PasswordApi } from './api.js'
-export type { OAuth2PasswordOptions } from './options.js'
+export type { BackoffOptions, OAuth2PasswordOptions, ThrottlingOptions } from './options.js'
+export {
+  SECURITY_EVENT_CHANNEL, SECURITY_EVENT_NAMES, securityEventChannel,
+  type SecurityEvent, type SecurityEventListener, type SecurityEventMechanism, type SecurityEventName, type SecurityEventReason
+} from './protection/security-events.js'
 export type { AccessTokenClaims, SigningKey } from './jwt/access-tokens.js'
 export type { Authentication, SecurityRequirement, SecurityScheme, SecuritySchemeObject } from './schemes/security-scheme.js'
 export type { SchemeContext, SchemeFactory } from './schemes/scheme-factory.js'
@@ -212,7 +231,7 @@ export type { TokenResponse } from './tokens/token-response.js'
 export { memoryTokenStore, type MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory.js'
 export { redisTokenStore, redisClientOptions, redisClusterOptions, type RedisClient, type RedisTokenStoreOptions } from './stores/redis.js'
 export type {
-  AccessTokenQuery, AccessTokenStatus, NewRefreshTokenFamily, RefreshTokenFamily, RepeatedRotation, RotationOutcome, RotationRequest, TokenStore
+  AccessTokenQuery, AccessTokenStatus, LoginFailureCount, LoginFailureCounts, LoginFailureKeys, NewRefreshTokenFamily, RefreshTokenFamily, RepeatedRotation, RotationOutcome, RotationRequest, TokenStore
 } from './stores/token-store.js'
 export type { AuthenticationOf, RequestAuthentication, SecurityPrincipals } from './resource-server/request-authentication.js'
 export { apiKey, type ApiKeyLocation, type ApiKeyOptions, type ApiKeyVerifier } from './schemes/api-key.js'

@@ -8,7 +8,10 @@ import type { ClientRegistry } from './authorization-server/client-auth.js'
 import { resolveEndpointRouteOptions, type EndpointRouteOptions } from './authorization-server/route-options.js'
 import type { SigningKey } from './jwt/access-tokens.js'
 import { resolveSigningKeys, type KeyMaterial } from './jwt/signing-keys.js'
-import { TOKEN_STORE_METHODS, type TokenStore } from './stores/token-store.js'
+import { LOGIN_FAILURE_METHODS, TOKEN_STORE_METHODS, type TokenStore } from './stores/token-store.js'
+import type { BackoffPolicy } from './protection/backoff.js'
+import type { ThrottlingSettings } from './protection/login-throttle.js'
+import type { SecurityEventListener } from './protection/security-events.js'
 import { isRecord } from './util/is-record.js'
 import { isSecurityRequirement } from './resource-server/requirements.js'
 
@@ -91,6 +94,46 @@ export interface OAuth2PasswordOptions {
   tokenRoute?: EndpointRouteOptions
   /** Route options of the revocation endpoint, as `tokenRoute`. */
   revokeRoute?: EndpointRouteOptions
+  /**
+   * Login throttling (on by default): failed password checks are counted per
+   * (username, client address) and per client address in the `store`, and an attempt
+   * beyond the free ones waits an exponential back-off: 429 `Retry-After`,
+   * `FST_OAUTH2_LOGIN_THROTTLED`, before any user lookup or password hashing.
+   * `false` turns it off. See the README, "Login throttling".
+   */
+  throttling?: false | ThrottlingOptions
+  /**
+   * Called with every security event (OWASP Logging Vocabulary: `authn_login_fail`,
+   * `authn_login_lock`…), synchronously; what it throws is logged. The same events go to
+   * the `node:diagnostics_channel` channel `fastify-oauth2-password:security-event`.
+   */
+  onSecurityEvent?: SecurityEventListener
+}
+
+/** One back-off of the `throttling` option. */
+export interface BackoffOptions {
+  /** Consecutive failures allowed before any delay. */
+  freeAttempts?: number
+  /** Delay after the first failure beyond the free ones: seconds or `'1s'`; doubles with each further failure. Default 1 s. */
+  baseDelay?: string | number
+  /** The longest delay: seconds or `'1h'`. Default `'1h'`. */
+  maxDelay?: string | number
+}
+
+/** The `throttling` option (OWASP Authentication Cheat Sheet; ASVS 5.0 V6.3; NIST SP 800-63B §5.2.2). */
+export interface ThrottlingOptions {
+  /** Default true. */
+  enabled?: boolean
+  /** Guesses at one account from one address. Default `{ freeAttempts: 5, baseDelay: 1, maxDelay: '1h' }`. */
+  perUsernameAndAddress?: BackoffOptions
+  /** Failures from one address, all usernames together (credential stuffing). Default `{ freeAttempts: 20, baseDelay: 1, maxDelay: '1h' }`. */
+  perAddress?: BackoffOptions
+  /** A counter is forgotten this long after its last failure; at least each `maxDelay`. Default `'1d'`. */
+  window?: string | number
+  /** When the store cannot answer: refuse logins with 503 (`'fail-closed'`, default) or check them unthrottled (`'fail-open'`). */
+  onStoreError?: 'fail-closed' | 'fail-open'
+  /** Clock in ms since the epoch, for tests and simulations. Default `Date.now`. */
+  now?: () => number
 }
 
 /** Options after validation: complete, frozen, and the only thing the plugin reads. */
@@ -120,6 +163,8 @@ export interface ResolvedOptions {
   readonly revokeUrl: string
   readonly tokenRoute: Readonly<EndpointRouteOptions>
   readonly revokeRoute: Readonly<EndpointRouteOptions>
+  readonly throttling: ThrottlingSettings
+  readonly onSecurityEvent: SecurityEventListener | undefined
 }
 
 const DEFAULTS = {
@@ -135,7 +180,12 @@ const DEFAULTS = {
   refreshAbsoluteTtl: '30d',
   revocationCacheTtl: 1,
   revocationCacheSize: 10_000,
-  revokeUrl: '/revoke'
+  revokeUrl: '/revoke',
+  // A handful of typos is free; then 1 s, 2 s, 4 s… up to an hour (about 17 guesses in the first hour per pair)
+  perUsernameAndAddress: { freeAttempts: 5, baseDelay: 1, maxDelay: '1h' },
+  // Well under 50 usernames from one address before the back-off starts (credential stuffing)
+  perAddress: { freeAttempts: 20, baseDelay: 1, maxDelay: '1h' },
+  throttlingWindow: '1d'
 } as const
 
 // RFC 7235 §2.2: realm is a quoted-string; keep it to printable ASCII without quote or backslash
@@ -312,6 +362,60 @@ function resolveRevocation (revocation: unknown): ResolvedOptions['revocation'] 
   })
 }
 
+interface BackoffDefaults { readonly freeAttempts: number, readonly baseDelay: string | number, readonly maxDelay: string | number }
+
+function resolveBackoff (name: string, value: unknown, fallback: BackoffDefaults): BackoffPolicy {
+  const settings = value ?? {}
+  if (!isRecord(settings)) fail(name, 'must be an object of freeAttempts, baseDelay, maxDelay', value)
+  const freeAttempts = settings.freeAttempts ?? fallback.freeAttempts
+  // NIST SP 800-63B §5.2.2: no more than 100 consecutive failed attempts on one account
+  if (typeof freeAttempts !== 'number' || !Number.isSafeInteger(freeAttempts) || freeAttempts < 0 || freeAttempts > 100) fail(`${name}.freeAttempts`, 'must be an integer from 0 to 100', freeAttempts)
+  const baseDelaySeconds = resolveDuration(`${name}.baseDelay`, settings.baseDelay, fallback.baseDelay, false)
+  const maxDelaySeconds = resolveDuration(`${name}.maxDelay`, settings.maxDelay, fallback.maxDelay, false)
+  if (maxDelaySeconds < baseDelaySeconds) fail(`${name}.maxDelay`, `must not be less than ${name}.baseDelay (${baseDelaySeconds} s)`, settings.maxDelay)
+  return Object.freeze({ freeAttempts, baseDelaySeconds, maxDelaySeconds })
+}
+
+const THROTTLING_OFF: ThrottlingSettings = Object.freeze({
+  enabled: false,
+  perUsernameAndAddress: Object.freeze({ freeAttempts: 0, baseDelaySeconds: 1, maxDelaySeconds: 1 }),
+  perAddress: Object.freeze({ freeAttempts: 0, baseDelaySeconds: 1, maxDelaySeconds: 1 }),
+  windowSeconds: 1,
+  onStoreError: 'fail-closed',
+  now: Date.now
+})
+
+function assertThrottlingStore (store: TokenStore | undefined): void {
+  // The default memory store has the counters; a store of the app's must too
+  if (store === undefined) return
+  for (const method of LOGIN_FAILURE_METHODS) {
+    if (typeof store[method] !== 'function') fail(`store.${method}`, 'must be a function while throttling is on (set throttling: false to use a store without login-failure counters)', store[method])
+  }
+}
+
+function resolveThrottling (throttling: unknown, store: TokenStore | undefined): ThrottlingSettings {
+  if (throttling === false) return THROTTLING_OFF
+  const settings = throttling ?? {}
+  if (!isRecord(settings)) fail('throttling', 'must be false or an object', throttling)
+  if (!optionalBoolean('throttling.enabled', settings.enabled, true)) return THROTTLING_OFF
+  const perUsernameAndAddress = resolveBackoff('throttling.perUsernameAndAddress', settings.perUsernameAndAddress, DEFAULTS.perUsernameAndAddress)
+  const perAddress = resolveBackoff('throttling.perAddress', settings.perAddress, DEFAULTS.perAddress)
+  const windowSeconds = resolveDuration('throttling.window', settings.window, DEFAULTS.throttlingWindow, false)
+  // A counter that expired during its own delay would hand out the free attempts again
+  const longestDelay = Math.max(perUsernameAndAddress.maxDelaySeconds, perAddress.maxDelaySeconds)
+  if (windowSeconds < longestDelay) fail('throttling.window', `must be at least the longest maxDelay (${longestDelay} s)`, settings.window)
+  const onStoreError = settings.onStoreError ?? 'fail-closed'
+  if (onStoreError !== 'fail-closed' && onStoreError !== 'fail-open') fail('throttling.onStoreError', 'must be "fail-closed" or "fail-open"', onStoreError)
+  if (settings.now !== undefined && typeof settings.now !== 'function') fail('throttling.now', 'must be a function returning ms since the epoch', settings.now)
+  assertThrottlingStore(store)
+  return Object.freeze({ enabled: true, perUsernameAndAddress, perAddress, windowSeconds, onStoreError, now: (settings.now as (() => number) | undefined) ?? Date.now })
+}
+
+function resolveOnSecurityEvent (listener: unknown): SecurityEventListener | undefined {
+  if (listener !== undefined && typeof listener !== 'function') fail('onSecurityEvent', 'must be a function', listener)
+  return listener as SecurityEventListener | undefined
+}
+
 /**
  * Validates raw plugin options and returns the frozen, complete set the plugin reads.
  * Throws `FST_OAUTH2_INVALID_OPTION` naming the option and what it got.
@@ -319,6 +423,7 @@ function resolveRevocation (revocation: unknown): ResolvedOptions['revocation'] 
 export function resolveOptions (raw: unknown): ResolvedOptions {
   if (!isRecord(raw)) fail('options', 'must be an object', raw)
   const schemeName = optionalString('schemeName', raw.schemeName, COMPONENT_NAME, DEFAULTS.schemeName)
+  const store = resolveStore(raw.store)
   return Object.freeze({
     keyMaterial: resolveSigningKeys(raw.secret, raw.keys, raw.algorithms),
     issuer: resolveOptionalString('issuer', raw.issuer),
@@ -339,10 +444,12 @@ export function resolveOptions (raw: unknown): ResolvedOptions {
     tokenBodyLimit: positiveInteger('tokenBodyLimit', raw.tokenBodyLimit, DEFAULTS.tokenBodyLimit) as number,
     securitySchemes: resolveSecuritySchemes(raw.securitySchemes, schemeName),
     refreshTokens: resolveRefreshTokens(raw.refreshTokens),
-    store: resolveStore(raw.store),
+    store,
     revocation: resolveRevocation(raw.revocation),
     revokeUrl: optionalString('revokeUrl', raw.revokeUrl, PATH, DEFAULTS.revokeUrl),
     tokenRoute: resolveEndpointRouteOptions('tokenRoute', raw.tokenRoute),
-    revokeRoute: resolveEndpointRouteOptions('revokeRoute', raw.revokeRoute)
+    revokeRoute: resolveEndpointRouteOptions('revokeRoute', raw.revokeRoute),
+    throttling: resolveThrottling(raw.throttling, store),
+    onSecurityEvent: resolveOnSecurityEvent(raw.onSecurityEvent)
   })
 }

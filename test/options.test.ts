@@ -59,9 +59,18 @@ t.test('defaults: one complete, frozen set', async (t) => {
     revocation: { checkAccessTokens: false, cacheTtlSeconds: 1, cacheSize: 10_000, onStoreError: 'fail-closed' },
     revokeUrl: '/revoke',
     tokenRoute: {},
-    revokeRoute: {}
+    revokeRoute: {},
+    throttling: {
+      enabled: true,
+      perUsernameAndAddress: { freeAttempts: 5, baseDelaySeconds: 1, maxDelaySeconds: 3600 },
+      perAddress: { freeAttempts: 20, baseDelaySeconds: 1, maxDelaySeconds: 3600 },
+      windowSeconds: 86_400,
+      onStoreError: 'fail-closed',
+      now: Date.now
+    },
+    onSecurityEvent: undefined
   })
-  for (const key of ['scopes', 'bcrypt', 'bearerToken', 'securitySchemes', 'refreshTokens', 'revocation', 'tokenRoute', 'revokeRoute'] as const) {
+  for (const key of ['scopes', 'bcrypt', 'bearerToken', 'securitySchemes', 'refreshTokens', 'revocation', 'tokenRoute', 'revokeRoute', 'throttling'] as const) {
     t.ok(Object.isFrozen(options[key]), `${key} is frozen`)
   }
 })

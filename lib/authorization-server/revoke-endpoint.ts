@@ -5,6 +5,7 @@ import { requireParameter } from './grants/requested-scope.js'
 import type { TokenRevoker } from '../tokens/token-revoker.js'
 import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
 import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
+import type { SecurityEvents } from '../protection/security-events.js'
 import { documentationOnly, useFormEndpoint } from './token-endpoint.js'
 
 export interface RevokeEndpointConfig {
@@ -16,6 +17,8 @@ export interface RevokeEndpointConfig {
   readonly revoker: TokenRevoker
   /** The app's route options (`revokeRoute`): config, hooks, documentation. */
   readonly route: Readonly<EndpointRouteOptions>
+  /** Emits `authn_token_revoked` for each revocation request answered 200 (absent: none). */
+  readonly events?: SecurityEvents
 }
 
 const OAUTH2_ERROR_BODY = {
@@ -71,6 +74,8 @@ export function revokeEndpoint (config: RevokeEndpointConfig) {
       const client = authenticateClient(request.headers.authorization, parameters, config.clients, null)
       const token = requireParameter(parameters, 'token')
       await config.revoker.revoke(token, client)
+      // RFC 7009 §2.2 answers 200 for unknown tokens too, so the event records the request, not a revoked user
+      config.events?.(request, { event: 'authn_token_revoked', reason: 'revocation_request', mechanism: 'revocation', clientId: client?.id ?? null })
       // RFC 7009 §2.2: 200, and the body is ignored
       return reply.code(200).send()
     })

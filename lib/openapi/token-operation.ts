@@ -72,6 +72,11 @@ export function tokenRouteSchema (grantTypes: readonly string[]): FastifySchema 
       401: errorBody('Client authentication through the Authorization header failed (RFC 6749 §5.2)', ['invalid_client'], {
         'WWW-Authenticate': { type: 'string', description: 'The `Basic` challenge of client authentication (RFC 6749 §2.3.1)' }
       }),
+      // RFC 6585 §4: login throttling (account protection); the body keeps RFC 6749 §5.2's shape
+      429: errorBody('Too many failed logins from this client address, or for this username from it: login throttling (RFC 6585 §4, `FST_OAUTH2_LOGIN_THROTTLED`). ' +
+        'Answered before the password is checked, the same whether the username exists or not', ['temporarily_unavailable'], {
+        'Retry-After': { type: 'integer', description: 'Seconds to wait before the next attempt counts (RFC 9110 §10.2.3)' }
+      }),
       503: errorBody('Too many logins in progress (RFC 6749 §5.2 `temporarily_unavailable`)', ['temporarily_unavailable'], {
         'Retry-After': { type: 'integer', description: 'Seconds to wait before retrying (RFC 9110 §10.2.3)' }
       })

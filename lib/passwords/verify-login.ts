@@ -21,15 +21,31 @@ export interface VerifiedLogin {
   readonly scopes: readonly string[]
 }
 
+/** Why a login was refused (the `reason` of the `authn_login_fail` security event); never told to the client. */
+export type LoginRefusalReason = 'unknown_user' | 'wrong_password' | 'account_disabled'
+
+/** A refused login: who it was for, when the account exists, and why. */
+export interface RefusedLogin {
+  readonly account: null
+  /** The account's id when the username named one, else `null`. */
+  readonly userId: string | null
+  readonly reason: LoginRefusalReason
+}
+
 /**
  * Checks a resource owner's username and password: the account and what it may be
- * granted, or `null` for an unknown user, a wrong password or a disabled account
- * (one answer for the three, RFC 6749 §10.12 spirit: no account probing). A full
+ * granted, or a {@link RefusedLogin} (`account: null`) for an unknown user, a wrong
+ * password or a disabled account; callers give the three one answer (RFC 6749
+ * §10.12 spirit: no account probing) and keep the reason for security events. A full
  * bcrypt gate rejects with `TemporarilyUnavailableError` before any lookup; a right
  * password whose requested scopes the account holds none of rejects with
  * `InvalidScopeError` (RFC 6749 §5.2).
  */
-export type VerifyLogin = (username: string, password: string, requested?: readonly string[]) => Promise<VerifiedLogin | null>
+export type VerifyLogin = (username: string, password: string, requested?: readonly string[]) => Promise<VerifiedLogin | RefusedLogin>
+
+function refused (userId: string | null, reason: LoginRefusalReason): RefusedLogin {
+  return { account: null, userId, reason }
+}
 
 /**
  * The one login check, shared by the password grant (RFC 6749 §4.3) and HTTP
@@ -56,13 +72,15 @@ export function createLoginVerifier (config: LoginVerifierConfig): VerifyLogin {
 
   return async function verifyLogin (username, password, requested = []) {
     // bcrypt reads 72 bytes at most: checking a truncated password would accept any suffix
-    if (exceedsBcryptLimit(password)) return null
+    if (exceedsBcryptLimit(password)) return refused(null, 'wrong_password')
     // A full bcrypt gate refuses now: a flood must not cost a user lookup per refused login
     config.passwords.assertCapacity()
     const account = await config.users.findByUsername(username)
     const valid = await config.passwords.verify(password, account?.passwordHash ?? null)
+    if (account === null) return refused(null, 'unknown_user')
+    if (!valid) return refused(account.id, 'wrong_password')
     const grant = config.policy.atLogin(account)
-    if (!valid || account === null || grant === null) return null
+    if (grant === null) return refused(account.id, 'account_disabled')
     const scopes = grantedScopes(grant, requested)
     // Only a login that succeeds gets here: never a disabled account, never a refused scope
     if (config.onRehash !== undefined && config.passwords.needsRehash(account.passwordHash)) await rehash(account, password)

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { isBasicAuthorization, parseBasicCredentials } from '../protocol/basic-credentials.js'
 import { formatChallenge } from '../protocol/challenge.js'
 import { InvalidCredentialsError, InvalidOptionError, type AuthenticationError } from '../errors.js'
+import type { LoginAttempt } from '../protection/login-protection.js'
 import { isDisabled } from '../types.js'
 import type { SchemeContext, SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText } from './scheme-options.js'
@@ -43,11 +44,17 @@ type Verification = { principal: unknown, scopes: ReadonlySet<string> } | null
 function userStoreVerifier (context: SchemeContext): (userId: string, password: string) => Promise<Verification> {
   return async function verifyWithUserStore (userId, password) {
     const login = await context.verifyLogin(userId, password)
-    if (login === null) return null
+    if (login.account === null) return null
     const user = await context.users.findById(login.account.id)
     if (user === null || user === undefined || isDisabled(user)) return null
     return { principal: user, scopes: new Set(login.scopes) }
   }
+}
+
+// The user id of a principal that has one (the plugin's users do), for the security event
+function principalId (principal: unknown): string | null {
+  const id = (principal as { id?: unknown }).id
+  return typeof id === 'string' ? id : null
 }
 
 function callbackVerifier (verify: BasicVerifier): (userId: string, password: string, request: FastifyRequest) => Promise<Verification> {
@@ -91,8 +98,15 @@ export function httpBasic<Principal = unknown> (options: HttpBasicOptions<Princi
       if (header === undefined || !isBasicAuthorization(header)) return null
       const credentials = parseBasicCredentials(header)
       if (credentials === null) throw new InvalidCredentialsError('The Basic credentials are malformed')
+      // Account protection: the token endpoint's limits guard this password check too
+      const attempt: LoginAttempt = { request, username: credentials.userId, clientId: null, mechanism: 'http_basic' }
+      await context.loginProtection?.beforeLogin(attempt)
       const verified = await verify(credentials.userId, credentials.password, request)
-      if (verified === null) throw new InvalidCredentialsError(BAD_CREDENTIALS)
+      if (verified === null) {
+        await context.loginProtection?.loginFailed(attempt, null, 'invalid_credentials')
+        throw new InvalidCredentialsError(BAD_CREDENTIALS)
+      }
+      await context.loginProtection?.loginSucceeded(attempt, principalId(verified.principal))
       return { scheme: name, principal: verified.principal, scopes: verified.scopes, claims: null }
     }
 

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { PasswordHasher } from '../passwords/password-hasher.js'
 import type { VerifyLogin } from '../passwords/verify-login.js'
+import type { LoginProtection } from '../protection/login-protection.js'
 import type { CurrentUser, UserStore } from '../types.js'
 import type { SharedNonceCounts } from './digest-nonces.js'
 import type { SecurityScheme } from './security-scheme.js'
@@ -24,6 +25,8 @@ export interface SchemeContext {
    * counts stay in the scheme's process.
    */
   readonly nonceCounts?: SharedNonceCounts
+  /** Login throttling and security events, for schemes that check passwords (HTTP Basic, HTTP Digest). */
+  readonly loginProtection?: LoginProtection
 }
 
 /**

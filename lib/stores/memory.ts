@@ -1,12 +1,17 @@
 import { InvalidOptionError, TokenStoreFullError } from '../errors.js'
-import type {
-  AccessTokenQuery,
-  AccessTokenStatus,
-  NewRefreshTokenFamily,
-  RefreshTokenFamily,
-  RotationOutcome,
-  RotationRequest,
-  TokenStore
+import {
+  type AccessTokenQuery,
+  type AccessTokenStatus,
+  type NewRefreshTokenFamily,
+  type RefreshTokenFamily,
+  type RotationOutcome,
+  type RotationRequest,
+  type TokenStore,
+  type LoginFailureCount,
+  type LoginFailureCounts,
+  type LoginFailureKeys,
+  type LoginFailureStore,
+  NO_LOGIN_FAILURES
 } from './token-store.js'
 
 /** Options of {@link memoryTokenStore}. */
@@ -244,6 +249,57 @@ export function memoryTokenStore (options: MemoryTokenStoreOptions = {}): Memory
     accessTokenStatus,
     useNonceCount,
     onRevocation,
-    close
+    close,
+    ...memoryLoginFailures(maxEntries)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Login-failure counters (account protection): a separate map, bounded by the same
+// maxEntries, so a flood of failed logins never evicts a family or a revocation.
+// ---------------------------------------------------------------------------
+
+interface FailureEntry extends LoginFailureCount {
+  readonly expiresAt: number
+}
+
+function memoryLoginFailures (maxEntries: number): LoginFailureStore {
+  // Map order is recency order: a counted failure moves its counter to the end
+  const counters = new Map<string, FailureEntry>()
+
+  function read (key: string, now: number): LoginFailureCount {
+    const entry = counters.get(key)
+    if (entry === undefined) return NO_LOGIN_FAILURES
+    if (entry.expiresAt > now) return { failures: entry.failures, lastFailureAt: entry.lastFailureAt }
+    counters.delete(key)
+    return NO_LOGIN_FAILURES
+  }
+
+  // When full, expired counters go first, then the least recently failed one
+  function makeRoom (now: number): void {
+    if (counters.size < maxEntries) return
+    for (const [key, entry] of counters) if (entry.expiresAt <= now) counters.delete(key)
+    const oldest = counters.keys().next()
+    if (counters.size >= maxEntries && oldest.done !== true) counters.delete(oldest.value)
+  }
+
+  function count (key: string, now: number, windowMs: number): LoginFailureCount {
+    const failures = read(key, now).failures + 1
+    counters.delete(key)
+    makeRoom(now)
+    counters.set(key, { failures, lastFailureAt: now, expiresAt: now + windowMs })
+    return { failures, lastFailureAt: now }
+  }
+
+  return {
+    async recordLoginFailure (keys: LoginFailureKeys, now: number, windowMs: number): Promise<LoginFailureCounts> {
+      return { address: count(`a:${keys.address}`, now, windowMs), pair: count(`p:${keys.address}:${keys.pair}`, now, windowMs) }
+    },
+    async loginFailures (keys: LoginFailureKeys, now: number): Promise<LoginFailureCounts> {
+      return { address: read(`a:${keys.address}`, now), pair: read(`p:${keys.address}:${keys.pair}`, now) }
+    },
+    async clearLoginFailures (keys: LoginFailureKeys): Promise<void> {
+      counters.delete(`p:${keys.address}:${keys.pair}`)
+    }
   }
 }

@@ -107,3 +107,43 @@ local added = redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3])))
 return added
 `)
+
+// Login-failure counters (account protection). One hash per counter, fields
+// n (failures) and t (last failure, ms), expiring windowMs after the last failure.
+// Both keys of an attempt carry the address digest as their hash tag, so one
+// script can touch both even on Redis Cluster.
+// ---------------------------------------------------------------------------
+
+// KEYS: address counter, pair counter. ARGV: now, windowMs. Returns { n, t, n, t }.
+// A counter whose window has passed by the caller's clock (field e) starts again from 0.
+export const RECORD_LOGIN_FAILURE = script(`
+local now = tonumber(ARGV[1])
+local out = {}
+for i = 1, 2 do
+  local e = tonumber(redis.call('HGET', KEYS[i], 'e') or '0')
+  if e <= now then redis.call('DEL', KEYS[i]) end
+  local n = redis.call('HINCRBY', KEYS[i], 'n', 1)
+  redis.call('HSET', KEYS[i], 't', ARGV[1], 'e', now + tonumber(ARGV[2]))
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  out[#out + 1] = n
+  out[#out + 1] = ARGV[1]
+end
+return out
+`)
+
+// KEYS: address counter, pair counter. ARGV: now. Returns { n, t, n, t }, false for a missing or expired counter
+export const READ_LOGIN_FAILURES = script(`
+local now = tonumber(ARGV[1])
+local out = {}
+for i = 1, 2 do
+  local f = redis.call('HMGET', KEYS[i], 'n', 't', 'e')
+  if f[1] and tonumber(f[3]) > now then
+    out[#out + 1] = f[1]
+    out[#out + 1] = f[2]
+  else
+    out[#out + 1] = false
+    out[#out + 1] = false
+  end
+end
+return out
+`)

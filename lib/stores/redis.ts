@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidOptionError, UnsafeStoreError } from '../errors.js'
 import { connectCluster, connectUrl, type RedisClient } from './redis-client.js'
 import { redisConfigFindings } from './redis-config-check.js'
+import { redisLoginFailures } from './redis-login-failures.js'
 import { BUCKETS, redisKeys, type RedisKeys } from './redis-keys.js'
 import { CONFIRM, CREATE, REVOKE_ACCESS_TOKEN, REVOKE_FAMILY, REVOKE_USER, ROTATE, USE_NONCE_COUNT, type Script } from './redis-scripts.js'
 import type {
@@ -329,6 +330,8 @@ export async function redisTokenStore (options: RedisTokenStoreOptions): Promise
       unsubscribe?.()
       // quit() waits for pending replies; it fails at once when the connection is down
       if (owned) await client.quit().catch(() => client.disconnect())
-    }
+    },
+
+    ...redisLoginFailures((code, scriptKeys, args) => run(connection, code, scriptKeys, args), client, prefix)
   }
 }

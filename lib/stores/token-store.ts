@@ -120,8 +120,8 @@ export interface AccessTokenStatus {
   readonly notBefore: number
 }
 
-/** Storage for refresh-token families and revocations. */
-export interface TokenStore {
+/** Storage for refresh-token families and revocations, and the login-failure counters (below). */
+export interface TokenStore extends LoginFailureStore {
   /** Stores a new family with its first token. */
   createFamily (family: NewRefreshTokenFamily): Promise<void>
   /**
@@ -188,3 +188,54 @@ export async function callStore<T> (operation: () => Promise<T>, log: FastifyBas
     throw withRefusalHeaders(new TemporarilyUnavailableError('The token store is unavailable, retry later'), { 'retry-after': RETRY_AFTER_SECONDS })
   }
 }
+
+// ---------------------------------------------------------------------------
+// Login-failure counters (account protection, lib/protection/). Kept apart from
+// the token methods above: they count failed password checks, not tokens.
+// ---------------------------------------------------------------------------
+
+/**
+ * Which counters one login attempt touches. Both are opaque digests made by the
+ * caller (never a raw username or address): `address` names the client address's
+ * counter, `pair` the (username, address) counter. A store keeps the two of one
+ * address together (same Redis Cluster slot).
+ */
+export interface LoginFailureKeys {
+  /** Digest of the client address (hex). */
+  readonly address: string
+  /** Digest of the (username, client address) pair (hex). */
+  readonly pair: string
+}
+
+/** One counter: consecutive failures within the window, and when the last one happened. */
+export interface LoginFailureCount {
+  /** Failures counted; 0 when none (or all expired). */
+  readonly failures: number
+  /** Time of the last counted failure (ms since the epoch); 0 when none. */
+  readonly lastFailureAt: number
+}
+
+/** Both counters of one attempt. */
+export interface LoginFailureCounts {
+  readonly address: LoginFailureCount
+  readonly pair: LoginFailureCount
+}
+
+/** The login-failure counters every TokenStore has (see LOGIN_FAILURE_METHODS). */
+export interface LoginFailureStore {
+  /**
+   * Atomically adds one failure to both counters at `now` (ms) and answers their new
+   * values. Each counter is forgotten `windowMs` after its last failure (Redis `PEXPIRE`).
+   */
+  recordLoginFailure (keys: LoginFailureKeys, now: number, windowMs: number): Promise<LoginFailureCounts>
+  /** Reads both counters at `now` (ms); an expired counter reads as `{ failures: 0, lastFailureAt: 0 }`. */
+  loginFailures (keys: LoginFailureKeys, now: number): Promise<LoginFailureCounts>
+  /** Forgets the pair's counter (a successful login); the address's counter stays. */
+  clearLoginFailures (keys: LoginFailureKeys): Promise<void>
+}
+
+/** The methods a `store` option must also have while login throttling is on. */
+export const LOGIN_FAILURE_METHODS = ['recordLoginFailure', 'loginFailures', 'clearLoginFailures'] as const
+
+/** The counter of a key nothing has counted (or whose window has passed). */
+export const NO_LOGIN_FAILURES: LoginFailureCount = Object.freeze({ failures: 0, lastFailureAt: 0 })

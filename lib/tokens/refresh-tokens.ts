@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import { InvalidGrantError } from '../errors.js'
+import { InvalidGrantError, RefreshTokenReusedError } from '../errors.js'
 import { formatScope } from '../protocol/scopes.js'
 import { callStore, type RefreshTokenFamily, type TokenStore } from '../stores/token-store.js'
 
@@ -163,7 +163,11 @@ export function createRefreshTokens (config: RefreshTokensConfig): RefreshTokens
     // The answer of an earlier rotation of this token was lost (it was answered 503): hand out its successor
     if (typeof outcome === 'object') return delivered(family, successorOf(presented, outcome.successorSeed))
     // RFC 9700 §4.14.2: the server cannot tell which party is legitimate; the whole family is gone
-    if (outcome === 'reused') log.warn({ userId: family.userId, clientId: family.clientId }, 'fastify-oauth2-password: refresh token reused; its family is revoked')
+    if (outcome === 'reused') {
+      log.warn({ userId: family.userId, clientId: family.clientId }, 'fastify-oauth2-password: refresh token reused; its family is revoked')
+      // The same answer as any invalid token; its own code lets the security events tell reuse apart
+      throw Object.defineProperty(new RefreshTokenReusedError(INVALID_REFRESH_TOKEN), 'userId', { value: family.userId, enumerable: false })
+    }
     throw new InvalidGrantError(INVALID_REFRESH_TOKEN)
   }
 

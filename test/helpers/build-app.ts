@@ -1,6 +1,7 @@
+import { subscribe } from 'node:diagnostics_channel'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { hashPassword } from '../../lib/passwords/bcrypt.js'
-import oauth2Password, { type OAuth2PasswordOptions, type UserAccount } from '../../lib/index.js'
+import oauth2Password, { SECURITY_EVENT_CHANNEL, type OAuth2PasswordOptions, type UserAccount } from '../../lib/index.js'
 
 /** A user of the test store: an account for login plus profile fields. */
 export interface TestUser extends UserAccount {
@@ -75,3 +76,24 @@ export async function login (app: FastifyInstance, username = 'johndoe', scope?:
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`)
   return (response.json() as { access_token: string }).access_token
 }
+
+// ---------------------------------------------------------------------------
+// Security events: every event of every test that imports this helper is checked
+// here, so no test can make the plugin emit a secret (issue: account protection).
+// ---------------------------------------------------------------------------
+
+const EVENT_FIELDS = ['event', 'time', 'userId', 'clientAddress', 'clientId', 'requestId', 'reason', 'mechanism'].sort().join()
+// A password, a bcrypt/argon2 hash, a JWT, a refresh token of this plugin: none may appear in an event
+const SECRET_SHAPES = [PASSWORD, '$2a$', '$2b$', '$argon2', 'eyJ', SECRET]
+
+/** Throws when `event` has another shape than SecurityEvent's, or carries something secret. */
+export function assertSafeSecurityEvent (event: unknown): void {
+  const record = event as Record<string, unknown>
+  if (Object.keys(record).sort().join() !== EVENT_FIELDS) throw new Error(`security event with unexpected fields: ${Object.keys(record).join()}`)
+  for (const [name, value] of Object.entries(record)) {
+    if (value !== null && typeof value !== 'string') throw new Error(`security event field ${name} is not a string`)
+    if (typeof value === 'string' && SECRET_SHAPES.some((shape) => value.includes(shape))) throw new Error(`security event field ${name} carries a secret`)
+  }
+}
+
+subscribe(SECURITY_EVENT_CHANNEL, assertSafeSecurityEvent)

@@ -43,6 +43,10 @@ export function observedStore (inner: TokenStore = memoryTokenStore()): Observed
       listeners.add(listener)
       return () => { listeners.delete(listener) }
     },
-    close: async () => {}
+    close: async () => {},
+    // Login-failure counters (account protection)
+    recordLoginFailure: counted('recordLoginFailure', inner.recordLoginFailure),
+    loginFailures: counted('loginFailures', inner.loginFailures),
+    clearLoginFailures: counted('clearLoginFailures', inner.clearLoginFailures)
   })
 }

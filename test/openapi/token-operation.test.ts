@@ -101,6 +101,10 @@ const TOKEN_OPERATION = {
     401: errorResponse('Client authentication through the Authorization header failed (RFC 6749 §5.2)', ['invalid_client'], {
       'WWW-Authenticate': { schema: { type: 'string' }, description: 'The `Basic` challenge of client authentication (RFC 6749 §2.3.1)' }
     }),
+    429: errorResponse('Too many failed logins from this client address, or for this username from it: login throttling (RFC 6585 §4, `FST_OAUTH2_LOGIN_THROTTLED`). ' +
+      'Answered before the password is checked, the same whether the username exists or not', ['temporarily_unavailable'], {
+      'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before the next attempt counts (RFC 9110 §10.2.3)' }
+    }),
     503: errorResponse('Too many logins in progress (RFC 6749 §5.2 `temporarily_unavailable`)', ['temporarily_unavailable'], {
       'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying (RFC 9110 §10.2.3)' }
     })
@@ -137,7 +141,7 @@ t.test('Swagger 2.0: the form as formData parameters', async (t) => {
     in: 'formData',
     name
   })))
-  t.same(Object.keys(post.responses as object), ['200', '400', '401', '503'])
+  t.same(Object.keys(post.responses as object), ['200', '400', '401', '429', '503'])
 })
 
 t.test('tokenRouteSchema: the documented form and answer follow the grant types', async (t) => {
@@ -170,7 +174,9 @@ t.test('the endpoint answers only what the operation documents', async (t) => {
     ['missing password', { username: 'johndoe', client_id: 'swagger' }],
     ['unknown client', { username: 'johndoe', password: 'secret', client_id: 'nobody' }],
     ['bad client secret', { username: 'johndoe', password: 'secret' }, basic('backend', 'wrong')],
-    ['malformed form', 'username=%zz']
+    ['malformed form', 'username=%zz'],
+    ...Array.from({ length: 5 }, (): [string, Record<string, string>] => ['wrong password, again', { username: 'bob', password: 'nope', client_id: 'swagger' }]),
+    ['throttled (login throttling)', { username: 'bob', password: 'nope', client_id: 'swagger' }]
   ]
   for (const [name, form, headers] of cases) {
     const response = await postForm(app, form, headers)

@@ -328,4 +328,64 @@ export function tokenStoreConformance (t: Test, create: () => Promise<TokenStore
     await store.close()
     t.pass()
   })
+
+  loginFailureConformance(t, fresh)
+}
+
+// ---------------------------------------------------------------------------
+// Login-failure counters (account protection)
+// ---------------------------------------------------------------------------
+
+function failureKeys (address = hash(), pair = hash()) {
+  return { address, pair }
+}
+
+function loginFailureConformance (t: Test, fresh: (t: Test) => Promise<TokenStore>): void {
+  const none = { failures: 0, lastFailureAt: 0 }
+
+  t.test('login failures: both counters count, unknown counters read as none', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const keys = failureKeys()
+    t.same(await store.loginFailures(keys, now), { address: none, pair: none })
+    t.same(await store.recordLoginFailure(keys, now, MINUTE), { address: { failures: 1, lastFailureAt: now }, pair: { failures: 1, lastFailureAt: now } })
+    t.same(await store.recordLoginFailure(keys, now + 5, MINUTE), { address: { failures: 2, lastFailureAt: now + 5 }, pair: { failures: 2, lastFailureAt: now + 5 } })
+    const otherUser = failureKeys(keys.address)
+    t.same(await store.recordLoginFailure(otherUser, now + 9, MINUTE), { address: { failures: 3, lastFailureAt: now + 9 }, pair: { failures: 1, lastFailureAt: now + 9 } },
+      'another username from the same address: the address counter goes on, its pair starts at 1')
+    t.same(await store.loginFailures(keys, now + 10), { address: { failures: 3, lastFailureAt: now + 9 }, pair: { failures: 2, lastFailureAt: now + 5 } })
+    t.same(await store.loginFailures(failureKeys(hash(), keys.pair), now + 10), { address: none, pair: none }, 'the same pair digest under another address is another counter')
+  })
+
+  t.test('login failures: a counter is forgotten windowMs after its last failure', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const keys = failureKeys()
+    await store.recordLoginFailure(keys, now, MINUTE)
+    await store.recordLoginFailure(keys, now + 30_000, MINUTE)
+    t.same((await store.loginFailures(keys, now + 30_000 + MINUTE - 1)).pair, { failures: 2, lastFailureAt: now + 30_000 }, 'the window slides with each failure')
+    t.same(await store.loginFailures(keys, now + 30_000 + MINUTE), { address: none, pair: none })
+    t.same((await store.recordLoginFailure(keys, now + 30_000 + MINUTE, MINUTE)).pair.failures, 1, 'an expired counter starts again')
+  })
+
+  t.test('login failures: clearing forgets the pair, never the address', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const keys = failureKeys()
+    await store.recordLoginFailure(keys, now, MINUTE)
+    await store.recordLoginFailure(keys, now, MINUTE)
+    await store.clearLoginFailures(keys)
+    t.same(await store.loginFailures(keys, now), { address: { failures: 2, lastFailureAt: now }, pair: none })
+    await store.clearLoginFailures(failureKeys())
+    t.pass('clearing an unknown pair is a no-op')
+  })
+
+  t.test('login failures: concurrent failures are all counted', async (t) => {
+    const store = await fresh(t)
+    const now = Date.now()
+    const keys = failureKeys()
+    const answers = await Promise.all(Array.from({ length: 20 }, () => store.recordLoginFailure(keys, now, MINUTE)))
+    t.same(answers.map((answer) => answer.pair.failures).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1), 'each call saw its own count')
+    t.equal((await store.loginFailures(keys, now)).address.failures, 20)
+  })
 }

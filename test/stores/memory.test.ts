@@ -102,3 +102,18 @@ t.test('one store may serve several apps: close releases nothing they share', as
   t.equal(calls, 1)
   t.same(await store.accessTokenStatus({ jti: 'jti', familyId: undefined, userId: 'u' }), { revoked: true, notBefore: 0 })
 })
+
+t.test('login failures: when full, expired counters go first, then the least recently failed', async (t) => {
+  const store = memoryTokenStore({ maxEntries: 4 })
+  const now = Date.now()
+  const keys = (address: string) => ({ address, pair: 'p' })
+  // Each attempt holds two counters (address and pair)
+  await store.recordLoginFailure(keys('a'), now, 10)
+  await store.recordLoginFailure(keys('b'), now, MINUTE)
+  await store.recordLoginFailure(keys('c'), now + 10, MINUTE)
+  t.equal((await store.loginFailures(keys('b'), now + 10)).pair.failures, 1, 'the expired counters of "a" made room')
+  await store.recordLoginFailure(keys('d'), now + 10, MINUTE)
+  t.equal((await store.loginFailures(keys('b'), now + 10)).address.failures, 0, 'then the least recently failed went')
+  t.equal((await store.loginFailures(keys('d'), now + 10)).pair.failures, 1)
+  t.equal(store.size, 0, 'counters are not families or revocations')
+})

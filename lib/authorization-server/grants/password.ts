@@ -1,6 +1,7 @@
 import { InvalidGrantError, InvalidRequestError } from '../../errors.js'
 import { BCRYPT_MAX_PASSWORD_BYTES, exceedsBcryptLimit } from '../../passwords/bcrypt.js'
 import type { VerifyLogin } from '../../passwords/verify-login.js'
+import type { LoginAttempt, LoginProtection } from '../../protection/login-protection.js'
 import type { IssueTokens } from '../../tokens/token-response.js'
 import type { GrantHandler } from './grant.js'
 import { requestedScopes, requireParameter } from './requested-scope.js'
@@ -9,6 +10,8 @@ export interface PasswordGrantConfig {
   readonly verifyLogin: VerifyLogin
   readonly declaredScopes: ReadonlySet<string>
   readonly issueTokens: IssueTokens
+  /** Login throttling and security events around the password check (absent: neither). */
+  readonly protection?: LoginProtection
 }
 
 // One answer for unknown user, wrong password and disabled account (RFC 6749 §10.12 spirit: no account probing)
@@ -27,13 +30,21 @@ function checkLoginInput (username: string, password: string): void {
 
 /** The resource owner password credentials grant (RFC 6749 §4.3). */
 export function passwordGrant (config: PasswordGrantConfig): GrantHandler {
-  return async function handlePasswordGrant ({ parameters, client }) {
+  return async function handlePasswordGrant ({ parameters, client, request }) {
     const username = requireParameter(parameters, 'username')
     const password = requireParameter(parameters, 'password')
     checkLoginInput(username, password)
     const requested = requestedScopes(parameters, config.declaredScopes)
+    // Account protection: a throttled attempt gets its 429 before any user lookup or bcrypt work
+    const attempt: LoginAttempt = { request, username, clientId: client?.id ?? null, mechanism: 'password_grant' }
+    await config.protection?.beforeLogin(attempt)
     const login = await config.verifyLogin(username, password, requested)
-    if (login === null) throw new InvalidGrantError(BAD_CREDENTIALS)
+    if (login.account === null) {
+      // Counted the same whatever the reason, so throttling reveals nothing; the reason goes to the event only
+      await config.protection?.loginFailed(attempt, login.userId, login.reason)
+      throw new InvalidGrantError(BAD_CREDENTIALS)
+    }
+    await config.protection?.loginSucceeded(attempt, login.account.id)
     return await config.issueTokens({ id: login.account.id }, login.scopes, client?.id ?? null)
   }
 }
