@@ -16,7 +16,7 @@ export interface SchemeContext {
   readonly scopes: Readonly<Record<string, string>>
   readonly log: FastifyBaseLogger
   /** Login throttling and security events, for schemes that check passwords (HTTP Basic, HTTP Digest). */
-  readonly loginProtection?: LoginProtection
+  readonly loginProtection: LoginProtection
 }
 
 /**
