@@ -17,8 +17,8 @@ export interface RevokeEndpointConfig {
   readonly revoker: TokenRevoker
   /** The app's route options (`revokeRoute`): config, hooks, documentation. */
   readonly route: Readonly<EndpointRouteOptions>
-  /** Emits `authn_token_revoked` for each revocation request answered 200 (absent: none). */
-  readonly events?: SecurityEvents
+  /** Emits `authn_token_revoked` for each revocation request answered 200. */
+  readonly events: SecurityEvents
 }
 
 const OAUTH2_ERROR_BODY = {
@@ -75,7 +75,7 @@ export function revokeEndpoint (config: RevokeEndpointConfig) {
       const token = requireParameter(parameters, 'token')
       await config.revoker.revoke(token, client)
       // RFC 7009 §2.2 answers 200 for unknown tokens too, so the event records the request, not a revoked user
-      config.events?.(request, { event: 'authn_token_revoked', reason: 'revocation_request', mechanism: 'revocation', clientId: client?.id ?? null })
+      config.events(request, { event: 'authn_token_revoked', reason: 'revocation_request', mechanism: 'revocation', clientId: client?.id ?? null })
       // RFC 7009 §2.2: 200, and the body is ignored
       return reply.code(200).send()
     })

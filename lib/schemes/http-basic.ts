@@ -100,13 +100,13 @@ export function httpBasic<Principal = unknown> (options: HttpBasicOptions<Princi
       if (credentials === null) throw new InvalidCredentialsError('The Basic credentials are malformed')
       // Account protection: the token endpoint's limits guard this password check too
       const attempt: LoginAttempt = { request, username: credentials.userId, clientId: null, mechanism: 'http_basic' }
-      await context.loginProtection?.beforeLogin(attempt)
+      await context.loginProtection.beforeLogin(attempt)
       const verified = await verify(credentials.userId, credentials.password, request)
       if (verified === null) {
-        await context.loginProtection?.loginFailed(attempt, null, 'invalid_credentials')
+        await context.loginProtection.loginFailed(attempt, null, 'invalid_credentials')
         throw new InvalidCredentialsError(BAD_CREDENTIALS)
       }
-      await context.loginProtection?.loginSucceeded(attempt, principalId(verified.principal))
+      await context.loginProtection.loginSucceeded(attempt, principalId(verified.principal))
       return { scheme: name, principal: verified.principal, scopes: verified.scopes, claims: null }
     }
 

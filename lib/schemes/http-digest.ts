@@ -213,7 +213,7 @@ export function httpDigest (options: HttpDigestOptions): SchemeFactory {
       if (issuedAt === null) throw new InvalidCredentialsError('The nonce was not issued by this server')
       // Account protection: the token endpoint's limits guard this password check too
       const attempt: LoginAttempt = { request, username: credential.username, clientId: null, mechanism: 'http_digest' }
-      await context.loginProtection?.beforeLogin(attempt)
+      await context.loginProtection.beforeLogin(attempt)
       const stored = await findHa1(credential.username, realm as string, credential.algorithm)
       const known = typeof stored === 'string' && stored.length === DIGEST_HEX_LENGTH[credential.algorithm] && HEX.test(stored)
       const ha1 = known ? stored.toLowerCase() : dummyHa1[credential.algorithm] as string
@@ -221,12 +221,12 @@ export function httpDigest (options: HttpDigestOptions): SchemeFactory {
       const ha2 = digestHash(credential.algorithm, `${request.method}:${credential.uri}`)
       const expected = digestHash(credential.algorithm, `${ha1}:${credential.nonce}:${credential.nc}:${credential.cnonce}:${credential.qop}:${ha2}`)
       if (!timingSafeEqual(Buffer.from(expected), Buffer.from(credential.response)) || !known) {
-        await context.loginProtection?.loginFailed(attempt, known ? credential.username : null, known ? 'wrong_password' : 'unknown_user')
+        await context.loginProtection.loginFailed(attempt, known ? credential.username : null, known ? 'wrong_password' : 'unknown_user')
         throw new InvalidCredentialsError(BAD_CREDENTIALS)
       }
       // Only a verified response may consume a nonce-count: others cannot burn a client's counts
       if (!await useNonce(credential.nonce, issuedAt, Number.parseInt(credential.nc, 16))) throw new StaleNonceError()
-      await context.loginProtection?.loginSucceeded(attempt, credential.username)
+      await context.loginProtection.loginSucceeded(attempt, credential.username)
       return { scheme: name, principal: Object.freeze({ username: credential.username }), scopes: NO_SCOPES, claims: null }
     }
 

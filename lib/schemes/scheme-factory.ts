@@ -26,7 +26,7 @@ export interface SchemeContext {
    */
   readonly nonceCounts?: SharedNonceCounts
   /** Login throttling and security events, for schemes that check passwords (HTTP Basic, HTTP Digest). */
-  readonly loginProtection?: LoginProtection
+  readonly loginProtection: LoginProtection
 }
 
 /**
