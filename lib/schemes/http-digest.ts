@@ -14,6 +14,7 @@ import {
 import type { SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText, positiveSeconds, requiredFunction } from './scheme-options.js'
 import type { Authentication, SecurityScheme } from './security-scheme.js'
+import { NO_SCOPES } from '../protocol/scopes.js'
 
 export { digestHa1, type DigestAlgorithm } from '../protocol/digest-hash.js'
 
@@ -52,7 +53,6 @@ export interface HttpDigestOptions {
 }
 
 const DEFAULTS = { algorithms: ['SHA-256'] as DigestAlgorithm[], nonceTtl: 300, maxTrackedNonces: 10_000 }
-const NO_SCOPES: ReadonlySet<string> = new Set()
 // One answer for unknown user and wrong password
 const BAD_CREDENTIALS = 'Incorrect username or password'
 // RFC 7616 §3.4: nc = 8LHEX (uppercase tolerated)

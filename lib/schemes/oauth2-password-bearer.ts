@@ -7,6 +7,7 @@ import { InvalidTokenError, protocolErrorCode, type AuthenticationError } from '
 import { isPromiseLike } from '../util/promise-like.js'
 import { isDisabled, type CurrentUser, type UserStore } from '../types.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
+import { ScopeSet } from '../protocol/scopes.js'
 
 export interface OAuth2PasswordBearerConfig {
   readonly name: string
@@ -36,7 +37,7 @@ export function oauth2PasswordBearer (config: OAuth2PasswordBearerConfig): Secur
     let set = scopeSets.get(scope)
     if (set === undefined) {
       if (scopeSets.size >= SCOPE_SET_CACHE_LIMIT) scopeSets.clear()
-      set = new Set(scope === '' ? [] : scope.split(' '))
+      set = new ScopeSet(scope === '' ? [] : scope.split(' '))
       scopeSets.set(scope, set)
     }
     return set
