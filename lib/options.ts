@@ -8,6 +8,7 @@ import type { ClientRegistry } from './authorization-server/client-auth.js'
 import type { SigningKey } from './jwt/access-tokens.js'
 import { TOKEN_STORE_METHODS, type TokenStore } from './stores/token-store.js'
 import { isRecord } from './util/is-record.js'
+import { nearestName } from './util/nearest-name.js'
 import { isSecurityRequirement } from './resource-server/requirements.js'
 
 /** Options of `register(oauth2Password, options)`. */
@@ -147,6 +148,50 @@ function describe (value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object'
 }
 
+// Every option name, checked against the interface: a new option cannot be forgotten here
+const OPTION_NAMES: Readonly<Record<keyof OAuth2PasswordOptions, true>> = {
+  secret: true,
+  keys: true,
+  algorithms: true,
+  issuer: true,
+  audience: true,
+  tokenUrl: true,
+  accessTokenTtl: true,
+  clockTolerance: true,
+  scopes: true,
+  users: true,
+  onRehash: true,
+  bcrypt: true,
+  clients: true,
+  strict: true,
+  realm: true,
+  schemeName: true,
+  security: true,
+  bearerToken: true,
+  tokenBodyLimit: true,
+  securitySchemes: true,
+  refreshTokens: true,
+  store: true,
+  revocation: true,
+  revokeUrl: true
+}
+// What Fastify's register() itself reads from the same object (fastify-plugin hands it over whole)
+const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers']
+const TOP_LEVEL = [...Object.keys(OPTION_NAMES), ...REGISTER_OPTIONS]
+
+/**
+ * A typo in plain JavaScript (`acessTokenTtl`) would otherwise be ignored and
+ * leave the default in force: refuse every key the plugin does not read, and
+ * name the one that was probably meant.
+ */
+function rejectUnknownKeys (name: string, value: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue
+    const path = name === 'options' ? key : `${name}.${key}`
+    throw new InvalidOptionError(path, `is not an option of ${name === 'options' ? 'the plugin' : name}; did you mean ${JSON.stringify(nearestName(key, known))}? (known: ${known.join(', ')})`)
+  }
+}
+
 function optionalBoolean (name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') fail(name, 'must be a boolean', value)
@@ -192,6 +237,7 @@ function resolveDuration (name: string, value: unknown, fallback: string | numbe
 function resolveBcrypt (bcrypt: unknown): ResolvedOptions['bcrypt'] {
   if (bcrypt === undefined) return Object.freeze({ cost: DEFAULTS.bcryptCost, maxConcurrent: undefined, maxQueue: undefined })
   if (!isRecord(bcrypt)) fail('bcrypt', 'must be an object', bcrypt)
+  rejectUnknownKeys('bcrypt', bcrypt, ['cost', 'maxConcurrent', 'maxQueue'])
   const cost = bcrypt.cost === undefined ? DEFAULTS.bcryptCost : bcrypt.cost
   if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 4 || cost > 31) fail('bcrypt.cost', 'must be an integer from 4 to 31', cost)
   return Object.freeze({
@@ -204,6 +250,7 @@ function resolveBcrypt (bcrypt: unknown): ResolvedOptions['bcrypt'] {
 function resolveBearerToken (bearerToken: unknown): ResolvedOptions['bearerToken'] {
   if (bearerToken === undefined) return Object.freeze({ query: false, cookie: false })
   if (!isRecord(bearerToken)) fail('bearerToken', 'must be an object', bearerToken)
+  rejectUnknownKeys('bearerToken', bearerToken, ['query', 'cookie'])
   const location = (name: 'query' | 'cookie'): string | false => {
     const value = bearerToken[name]
     if (value === undefined || value === false) return false
@@ -236,6 +283,7 @@ function resolveClients (clients: unknown): ClientRegistry | undefined {
   if (!isRecord(clients)) fail('clients', 'must be an object of client id to { secret?, grantTypes? }', clients)
   for (const [id, client] of Object.entries(clients)) {
     if (!isRecord(client)) fail(`clients.${id}`, 'must be an object', client)
+    rejectUnknownKeys(`clients.${id}`, client, ['secret', 'grantTypes'])
     if (client.secret !== undefined && (typeof client.secret !== 'string' || client.secret === '')) {
       // Described by its type only, never its value: this message may end up in logs
       throw new InvalidOptionError(`clients.${id}.secret`, `must be a non-empty string (got ${client.secret === '' ? 'an empty string' : `a value of type ${typeof client.secret}`})`)
@@ -265,6 +313,7 @@ function resolveAudience (audience: unknown): string | string[] | undefined {
 function resolveRefreshTokens (refreshTokens: unknown): ResolvedOptions['refreshTokens'] {
   const settings = refreshTokens === undefined || typeof refreshTokens === 'boolean' ? { enabled: refreshTokens ?? false } : refreshTokens
   if (!isRecord(settings)) fail('refreshTokens', 'must be a boolean or an object', refreshTokens)
+  rejectUnknownKeys('refreshTokens', settings, ['enabled', 'idleTtl', 'absoluteTtl', 'reuseGrace'])
   const idleTtlSeconds = resolveDuration('refreshTokens.idleTtl', settings.idleTtl, DEFAULTS.refreshIdleTtl, false)
   const absoluteTtlSeconds = resolveDuration('refreshTokens.absoluteTtl', settings.absoluteTtl, DEFAULTS.refreshAbsoluteTtl, false)
   if (idleTtlSeconds > absoluteTtlSeconds) fail('refreshTokens.idleTtl', `must not exceed refreshTokens.absoluteTtl (${absoluteTtlSeconds} s)`, settings.idleTtl)
@@ -288,6 +337,7 @@ function resolveStore (store: unknown): TokenStore | undefined {
 function resolveRevocation (revocation: unknown): ResolvedOptions['revocation'] {
   const settings = revocation ?? {}
   if (!isRecord(settings)) fail('revocation', 'must be an object', revocation)
+  rejectUnknownKeys('revocation', settings, ['checkAccessTokens', 'cacheTtl', 'cacheSize', 'onStoreError'])
   const onStoreError = settings.onStoreError ?? 'fail-closed'
   if (onStoreError !== 'fail-closed' && onStoreError !== 'fail-open') fail('revocation.onStoreError', 'must be "fail-closed" or "fail-open"', onStoreError)
   return Object.freeze({
@@ -304,6 +354,7 @@ function resolveRevocation (revocation: unknown): ResolvedOptions['revocation'] 
  */
 export function resolveOptions (raw: unknown): ResolvedOptions {
   if (!isRecord(raw)) fail('options', 'must be an object', raw)
+  rejectUnknownKeys('options', raw, TOP_LEVEL)
   const schemeName = optionalString('schemeName', raw.schemeName, COMPONENT_NAME, DEFAULTS.schemeName)
   return Object.freeze({
     // Key material (secret length, key types, algorithm allow-list) is validated by createAccessTokens()
