@@ -35,10 +35,23 @@ export interface UserAccount {
   disabled?: boolean
 }
 
-/** The app's user lookups. Both may be sync or async; `null` means "no such user". */
+/**
+ * A user as routes see it: the app's user type, which must not carry a
+ * `passwordHash`. `request.currentUser()` is what handlers return and log, so the
+ * database row with its hash (the {@link UserAccount} of `findByUsername`) is a
+ * type error here rather than a leaked hash in a response.
+ */
+export type PublicUser<User = CurrentUser> = User & { readonly passwordHash?: never }
+
+/**
+ * The app's user lookups. Both may be sync or async; `null` means "no such user".
+ *
+ * - `findByUsername` returns the **account**: what a login checks (id, hash, scopes, disabled).
+ * - `findById` returns the **user**: what `request.currentUser()` resolves to, without the hash.
+ */
 export interface UserStore<User = CurrentUser> {
   findByUsername (username: string): UserAccount | null | Promise<UserAccount | null>
-  findById (id: string): User | null | Promise<User | null>
+  findById (id: string): PublicUser<User> | null | Promise<PublicUser<User> | null>
 }
 
 /** Whether a user object returned by `findById` is marked disabled. */

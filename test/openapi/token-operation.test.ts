@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import t, { type Test } from 'tap'
 import oauth2Password, { type OAuth2PasswordOptions } from '../../lib/index.js'
 import { tokenRouteSchema } from '../../lib/openapi/token-operation.js'
-import { postForm, SCOPES, SECRET, seedUsers } from '../helpers/build-app.js'
+import { postForm, SCOPES, SECRET, seedUsers, userView } from '../helpers/build-app.js'
 
 // The token operation (RFC 6749 §4.3.2 form, §5.1 answer, §5.2 errors) as the
 // document shows it, and the endpoint answering only what it documents.
@@ -28,7 +28,7 @@ async function documented (t: Test, swaggerOptions: SwaggerOptions, options: Par
     secret: SECRET,
     scopes: SCOPES,
     bcrypt: { cost: 4 },
-    users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null },
+    users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) },
     ...options
   })
   await app.ready()
@@ -120,7 +120,7 @@ t.test('under a prefix: the operation at the prefixed path', async (t) => {
   const users = seedUsers()
   await app.register(swagger, { openapi: { info: INFO } })
   await app.register(async function api (child) {
-    await child.register(oauth2Password, { secret: SECRET, scopes: SCOPES, bcrypt: { cost: 4 }, users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null } })
+    await child.register(oauth2Password, { secret: SECRET, scopes: SCOPES, bcrypt: { cost: 4 }, users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) } })
   }, { prefix: '/api' })
   await app.ready()
   const document = JSON.parse(JSON.stringify(app.swagger())) as Document
