@@ -1,5 +1,3 @@
-// `schema.security` and `schema.hide` are typed by @fastify/swagger (a dependency): every consumer's program needs its types
-/// <reference types="@fastify/swagger" preserve="true" />
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createApi } from './api.js'
@@ -141,7 +139,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     clients: options.clients,
     strict: options.strict,
     realm: options.realm,
-    schema: tokenRouteSchema([...grants.keys()]),
+    schema: tokenRouteSchema([...grants.keys()], tokenPath),
     swaggerTransform: documentSchemes
   }), { prefix: routePrefix })
   // RFC 7009: there is something to revoke once refresh tokens or access-token checks are on

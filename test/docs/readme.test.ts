@@ -149,7 +149,7 @@ t.test('the Usage sample runs, and the Quick start curl lines work against it', 
   const { file } = await writeSample(usage)
   // The sources, not a build: paths are relative to this tsconfig
   await writeFile(join(OUT, 'tsconfig.json'), JSON.stringify({ extends: '../../../tsconfig.json', compilerOptions: { paths: { 'fastify-oauth2-password': ['../../../lib/index.ts'] } } }))
-  const env = { ...childEnvironment(), JWT_SECRET: 'a-readme-secret-of-at-least-32-bytes!!', PORT: '0' }
+  const env: NodeJS.ProcessEnv = { ...childEnvironment(), JWT_SECRET: 'a-readme-secret-of-at-least-32-bytes!!', PORT: '0' }
   delete env.NODE_OPTIONS
   const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', join(OUT, 'tsconfig.json'), file], { cwd: OUT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const closed = once(child, 'close')
