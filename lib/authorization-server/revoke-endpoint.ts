@@ -4,6 +4,7 @@ import type { FormParameters } from '../protocol/form-body.js'
 import { requireParameter } from './grants/requested-scope.js'
 import type { TokenRevoker } from '../tokens/token-revoker.js'
 import { documentationOnly, useFormEndpoint } from './token-endpoint.js'
+import { OAUTH2_TAG, operationIdOf } from '../openapi/operation-id.js'
 
 export interface RevokeEndpointConfig {
   /** Route path, relative to the registration prefix. */
@@ -21,9 +22,11 @@ const ERROR_BODY = {
 } as const
 
 /** The OpenAPI description of the revocation endpoint (RFC 7009 §2.1 request, §2.2 answers). */
-function revokeRouteSchema (): FastifySchema {
+function revokeRouteSchema (path: string): FastifySchema {
   return {
     summary: 'Revoke a token',
+    operationId: operationIdOf(path),
+    tags: [OAUTH2_TAG],
     description: 'OAuth 2.0 token revocation (RFC 7009). Revokes a refresh token with every token of its family, or an access token. ' +
       'Unknown, invalid and expired tokens are answered 200 too. Client credentials go in the form or in an `Authorization: Basic` header, as at the token endpoint.',
     security: [],
@@ -56,7 +59,7 @@ export function revokeEndpoint (config: RevokeEndpointConfig) {
     useFormEndpoint(instance, config.bodyLimit, config.realm)
 
     instance.post(config.url, {
-      schema: revokeRouteSchema(),
+      schema: revokeRouteSchema(`${instance.prefix}${config.url}`),
       bodyLimit: config.bodyLimit,
       validatorCompiler: documentationOnly
     }, async function revokeToken (request, reply) {

@@ -92,7 +92,9 @@ const DESCRIPTION = 'OAuth 2.0 token endpoint (RFC 6749 §3.2). Send the form as
 
 const TOKEN_OPERATION = {
   summary: SUMMARY,
+  tags: ['OAuth2'],
   description: DESCRIPTION,
+  operationId: 'token',
   requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: FORM } } },
   security: [],
   responses: {
@@ -124,7 +126,7 @@ t.test('under a prefix: the operation at the prefixed path', async (t) => {
   }, { prefix: '/api' })
   await app.ready()
   const document = JSON.parse(JSON.stringify(app.swagger())) as Document
-  t.same(document.paths, { '/api/token': { post: TOKEN_OPERATION } })
+  t.same(document.paths, { '/api/token': { post: { ...TOKEN_OPERATION, operationId: 'apiToken' } } }, 'the operationId follows the path: two registrations never share one')
 })
 
 t.test('Swagger 2.0: the form as formData parameters', async (t) => {
@@ -145,12 +147,12 @@ t.test('tokenRouteSchema: the documented form and answer follow the grant types'
     body: { properties: Record<string, unknown>, required?: string[] }
     response: Record<string, { properties: Record<string, unknown> }>
   }
-  const passwordOnly = tokenRouteSchema(['password']) as unknown as Described
+  const passwordOnly = tokenRouteSchema(['password'], '/token') as unknown as Described
   t.same(passwordOnly.body.required, ['username', 'password'], 'RFC 6749 §4.3.2: REQUIRED for the password grant')
   t.notOk('refresh_token' in passwordOnly.body.properties)
   t.notOk('refresh_token' in (passwordOnly.response['200']?.properties ?? {}))
 
-  const withRefresh = tokenRouteSchema(['password', 'refresh_token']) as unknown as Described
+  const withRefresh = tokenRouteSchema(['password', 'refresh_token'], '/token') as unknown as Described
   t.equal(withRefresh.body.required, undefined, 'a refresh request has no username or password')
   t.same(withRefresh.body.properties.grant_type, { type: 'string', enum: ['password', 'refresh_token'], description: 'The grant (RFC 6749 §4.3.2); taken as `password` when left out, unless the server is strict' })
   t.same(withRefresh.body.properties.refresh_token, { type: 'string', description: 'The refresh token, for `grant_type=refresh_token` (RFC 6749 §6)' })

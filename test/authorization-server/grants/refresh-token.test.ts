@@ -302,6 +302,8 @@ t.test('OpenAPI: refreshUrl in the password flow, the refresh grant and the revo
   t.same(form?.grant_type?.enum, ['password', 'refresh_token'])
   const revoke = document.paths['/revoke']?.post
   t.equal(revoke?.summary, 'Revoke a token')
+  t.equal((revoke as { operationId?: string } | undefined)?.operationId, 'revoke')
+  t.same((revoke as { tags?: string[] } | undefined)?.tags, ['OAuth2'])
   t.same(Object.keys(revoke?.responses ?? {}).sort(), ['200', '400', '401', '503'])
   t.same(Object.keys(revoke?.requestBody.content['application/x-www-form-urlencoded']?.schema.properties ?? {}), ['token', 'token_type_hint', 'client_id', 'client_secret'])
 
