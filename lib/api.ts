@@ -50,6 +50,15 @@ export interface OAuth2PasswordApi {
 }
 
 declare module 'fastify' {
+  // `schema.security` and `schema.hide` are what routes declare, with or without @fastify/swagger
+  // (an optional peer). The types are @fastify/swagger's own, to the letter: TypeScript merges
+  // identical property declarations, so an app that has both compiles either way.
+  interface FastifySchema {
+    /** Keep the route out of the OpenAPI document (and out of the plugin's default `security`). */
+    hide?: boolean
+    /** The route's OpenAPI security requirement, enforced by the plugin. */
+    security?: ReadonlyArray<{ [securityLabel: string]: readonly string[] }>
+  }
   interface FastifyRequest {
     /** What authenticated this request (the first scheme of the winning alternative), or `null`. */
     auth: RequestAuthentication | null

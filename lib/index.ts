@@ -1,5 +1,3 @@
-// `schema.security` and `schema.hide` are typed by @fastify/swagger (a dependency): every consumer's program needs its types
-/// <reference types="@fastify/swagger" preserve="true" />
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createApi } from './api.js'
@@ -175,7 +173,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     clients: options.clients,
     strict: options.strict,
     realm: options.realm,
-    schema: tokenRouteSchema([...grants.keys()]),
+    schema: tokenRouteSchema([...grants.keys()], tokenPath),
     swaggerTransform: documentSchemes,
     route: options.tokenRoute
   }), { prefix: routePrefix })
@@ -223,7 +221,7 @@ export {
 export type { AccessTokenClaims, SigningKey } from './jwt/access-tokens.js'
 export type { Authentication, SecurityRequirement, SecurityScheme, SecuritySchemeObject } from './schemes/security-scheme.js'
 export type { SchemeContext, SchemeFactory } from './schemes/scheme-factory.js'
-export type { AccountAuthorization, CurrentUser, DefaultUser, OAuth2PasswordTypes, ScopeName, UserAccount, UserStore } from './types.js'
+export type { AccountAuthorization, CurrentUser, DefaultUser, OAuth2PasswordTypes, PublicUser, ScopeName, UserAccount, UserStore } from './types.js'
 export type { ClientRegistration, ClientRegistry } from './authorization-server/client-auth.js'
 export type { EndpointRouteOptions, EndpointRouteSchema } from './authorization-server/route-options.js'
 export type { CurrentUserOptions } from './resource-server/current-user.js'

@@ -13,6 +13,7 @@ import type { BackoffPolicy } from './protection/backoff.js'
 import type { ThrottlingSettings } from './protection/login-throttle.js'
 import type { SecurityEventListener } from './protection/security-events.js'
 import { isRecord } from './util/is-record.js'
+import { nearestName } from './util/nearest-name.js'
 import { isSecurityRequirement } from './resource-server/requirements.js'
 
 /** Options of `register(oauth2Password, options)`. */
@@ -208,6 +209,54 @@ function describe (value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object'
 }
 
+// Every option name, checked against the interface: a new option cannot be forgotten here
+const OPTION_NAMES: Readonly<Record<keyof OAuth2PasswordOptions, true>> = {
+  secret: true,
+  keys: true,
+  algorithms: true,
+  issuer: true,
+  audience: true,
+  tokenUrl: true,
+  accessTokenTtl: true,
+  clockTolerance: true,
+  scopes: true,
+  users: true,
+  onRehash: true,
+  bcrypt: true,
+  clients: true,
+  strict: true,
+  realm: true,
+  schemeName: true,
+  security: true,
+  bearerToken: true,
+  tokenBodyLimit: true,
+  securitySchemes: true,
+  refreshTokens: true,
+  store: true,
+  revocation: true,
+  revokeUrl: true,
+  tokenRoute: true,
+  revokeRoute: true,
+  throttling: true,
+  onSecurityEvent: true
+}
+// What Fastify's register() itself reads from the same object (fastify-plugin hands it over whole)
+const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers']
+const TOP_LEVEL = [...Object.keys(OPTION_NAMES), ...REGISTER_OPTIONS]
+
+/**
+ * A typo in plain JavaScript (`acessTokenTtl`) would otherwise be ignored and
+ * leave the default in force: refuse every key the plugin does not read, and
+ * name the one that was probably meant.
+ */
+function rejectUnknownKeys (name: string, value: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue
+    const path = name === 'options' ? key : `${name}.${key}`
+    throw new InvalidOptionError(path, `is not an option of ${name === 'options' ? 'the plugin' : name}; did you mean ${JSON.stringify(nearestName(key, known))}? (known: ${known.join(', ')})`)
+  }
+}
+
 function optionalBoolean (name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') fail(name, 'must be a boolean', value)
@@ -256,6 +305,7 @@ function resolveDuration (name: string, value: unknown, fallback: string | numbe
 function resolveBcrypt (bcrypt: unknown): ResolvedOptions['bcrypt'] {
   if (bcrypt === undefined) return Object.freeze({ cost: DEFAULTS.bcryptCost, maxConcurrent: undefined, maxQueue: undefined })
   if (!isRecord(bcrypt)) fail('bcrypt', 'must be an object', bcrypt)
+  rejectUnknownKeys('bcrypt', bcrypt, ['cost', 'maxConcurrent', 'maxQueue'])
   const cost = bcrypt.cost === undefined ? DEFAULTS.bcryptCost : bcrypt.cost
   if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 4 || cost > 31) fail('bcrypt.cost', 'must be an integer from 4 to 31', cost)
   return Object.freeze({
@@ -268,6 +318,7 @@ function resolveBcrypt (bcrypt: unknown): ResolvedOptions['bcrypt'] {
 function resolveBearerToken (bearerToken: unknown): ResolvedOptions['bearerToken'] {
   if (bearerToken === undefined) return Object.freeze({ query: false, cookie: false })
   if (!isRecord(bearerToken)) fail('bearerToken', 'must be an object', bearerToken)
+  rejectUnknownKeys('bearerToken', bearerToken, ['query', 'cookie'])
   const location = (name: 'query' | 'cookie'): string | false => {
     const value = bearerToken[name]
     if (value === undefined || value === false) return false
@@ -300,6 +351,7 @@ function resolveClients (clients: unknown): ClientRegistry | undefined {
   if (!isRecord(clients)) fail('clients', 'must be an object of client id to { secret?, grantTypes? }', clients)
   for (const [id, client] of Object.entries(clients)) {
     if (!isRecord(client)) fail(`clients.${id}`, 'must be an object', client)
+    rejectUnknownKeys(`clients.${id}`, client, ['secret', 'grantTypes'])
     if (client.secret !== undefined && (typeof client.secret !== 'string' || client.secret === '')) {
       // Described by its type only, never its value: this message may end up in logs
       throw new InvalidOptionError(`clients.${id}.secret`, `must be a non-empty string (got ${client.secret === '' ? 'an empty string' : `a value of type ${typeof client.secret}`})`)
@@ -329,6 +381,7 @@ function resolveAudience (audience: unknown): string | string[] | undefined {
 function resolveRefreshTokens (refreshTokens: unknown): ResolvedOptions['refreshTokens'] {
   const settings = refreshTokens === undefined || typeof refreshTokens === 'boolean' ? { enabled: refreshTokens ?? false } : refreshTokens
   if (!isRecord(settings)) fail('refreshTokens', 'must be a boolean or an object', refreshTokens)
+  rejectUnknownKeys('refreshTokens', settings, ['enabled', 'idleTtl', 'absoluteTtl', 'reuseGrace'])
   const idleTtlSeconds = resolveDuration('refreshTokens.idleTtl', settings.idleTtl, DEFAULTS.refreshIdleTtl, false)
   const absoluteTtlSeconds = resolveDuration('refreshTokens.absoluteTtl', settings.absoluteTtl, DEFAULTS.refreshAbsoluteTtl, false)
   if (idleTtlSeconds > absoluteTtlSeconds) fail('refreshTokens.idleTtl', `must not exceed refreshTokens.absoluteTtl (${absoluteTtlSeconds} s)`, settings.idleTtl)
@@ -352,6 +405,7 @@ function resolveStore (store: unknown): TokenStore | undefined {
 function resolveRevocation (revocation: unknown): ResolvedOptions['revocation'] {
   const settings = revocation ?? {}
   if (!isRecord(settings)) fail('revocation', 'must be an object', revocation)
+  rejectUnknownKeys('revocation', settings, ['checkAccessTokens', 'cacheTtl', 'cacheSize', 'onStoreError'])
   const onStoreError = settings.onStoreError ?? 'fail-closed'
   if (onStoreError !== 'fail-closed' && onStoreError !== 'fail-open') fail('revocation.onStoreError', 'must be "fail-closed" or "fail-open"', onStoreError)
   return Object.freeze({
@@ -367,6 +421,7 @@ interface BackoffDefaults { readonly freeAttempts: number, readonly baseDelay: s
 function resolveBackoff (name: string, value: unknown, fallback: BackoffDefaults): BackoffPolicy {
   const settings = value ?? {}
   if (!isRecord(settings)) fail(name, 'must be an object of freeAttempts, baseDelay, maxDelay', value)
+  rejectUnknownKeys(name, settings, ['freeAttempts', 'baseDelay', 'maxDelay'])
   const freeAttempts = settings.freeAttempts ?? fallback.freeAttempts
   // NIST SP 800-63B §5.2.2: no more than 100 consecutive failed attempts on one account
   if (typeof freeAttempts !== 'number' || !Number.isSafeInteger(freeAttempts) || freeAttempts < 0 || freeAttempts > 100) fail(`${name}.freeAttempts`, 'must be an integer from 0 to 100', freeAttempts)
@@ -397,6 +452,7 @@ function resolveThrottling (throttling: unknown, store: TokenStore | undefined):
   if (throttling === false) return THROTTLING_OFF
   const settings = throttling ?? {}
   if (!isRecord(settings)) fail('throttling', 'must be false or an object', throttling)
+  rejectUnknownKeys('throttling', settings, ['enabled', 'perUsernameAndAddress', 'perAddress', 'window', 'onStoreError', 'now'])
   if (!optionalBoolean('throttling.enabled', settings.enabled, true)) return THROTTLING_OFF
   const perUsernameAndAddress = resolveBackoff('throttling.perUsernameAndAddress', settings.perUsernameAndAddress, DEFAULTS.perUsernameAndAddress)
   const perAddress = resolveBackoff('throttling.perAddress', settings.perAddress, DEFAULTS.perAddress)
@@ -422,6 +478,7 @@ function resolveOnSecurityEvent (listener: unknown): SecurityEventListener | und
  */
 export function resolveOptions (raw: unknown): ResolvedOptions {
   if (!isRecord(raw)) fail('options', 'must be an object', raw)
+  rejectUnknownKeys('options', raw, TOP_LEVEL)
   const schemeName = optionalString('schemeName', raw.schemeName, COMPONENT_NAME, DEFAULTS.schemeName)
   const store = resolveStore(raw.store)
   return Object.freeze({

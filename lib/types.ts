@@ -43,12 +43,25 @@ export interface UserAccount extends AccountAuthorization {
   passwordHash: string
 }
 
-/** The app's user lookups. All may be sync or async; `null` means "no such user". */
+/**
+ * A user as routes see it: the app's user type, which must not carry a
+ * `passwordHash`. `request.currentUser()` is what handlers return and log, so the
+ * database row with its hash (the {@link UserAccount} of `findByUsername`) is a
+ * type error here rather than a leaked hash in a response.
+ */
+export type PublicUser<User = CurrentUser> = User & { readonly passwordHash?: never }
+
+/**
+ * The app's user lookups. All may be sync or async; `null` means "no such user".
+ *
+ * - `findByUsername` returns the **account**: what a login checks (id, hash, scopes, disabled).
+ * - `findById` returns the **user**: what `request.currentUser()` resolves to, without the hash.
+ */
 export interface UserStore<User = CurrentUser> {
   /** The account a login names, with its password hash and what it may be granted. */
   findByUsername (username: string): UserAccount | null | Promise<UserAccount | null>
   /** The user `request.currentUser()` resolves to. */
-  findById (id: string): User | null | Promise<User | null>
+  findById (id: string): PublicUser<User> | null | Promise<PublicUser<User> | null>
   /**
    * The account's authorization by id, as `findByUsername` reports it (the same
    * row will do). With it, a refresh, `issueTokens` and every authenticated request

@@ -4,7 +4,7 @@ import oauth2Password, { oauth2Password as namedExport, type OAuth2PasswordOptio
 import { accessTokensWith } from './helpers/access-tokens.js'
 import { createAccountPolicy } from '../lib/passwords/account-policy.js'
 import { oauth2PasswordBearer } from '../lib/schemes/oauth2-password-bearer.js'
-import { buildApp, PASSWORD, postForm, SCOPES, SECRET, seedUsers } from './helpers/build-app.js'
+import { buildApp, PASSWORD, postForm, SCOPES, SECRET, seedUsers, userView } from './helpers/build-app.js'
 
 // app.oauth2: the plugin's API for code outside the token route, and where the plugin puts its route.
 
@@ -20,7 +20,7 @@ function pluginOptions (): OAuth2PasswordOptions {
     secret: SECRET,
     scopes: SCOPES,
     bcrypt: { cost: 4 },
-    users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
+    users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) }
   }
 }
 

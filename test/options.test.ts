@@ -312,3 +312,21 @@ t.test('isSecurityRequirement', async (t) => {
   t.equal(isSecurityRequirement(null), false)
   t.equal(isSecurityRequirement('a'), false)
 })
+
+t.test('unknown option keys reject register() with the nearest known name', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await t.rejects(async () => { await app.register(oauth2Password, { ...base, acessTokenTtl: '5m' } as unknown as OAuth2PasswordOptions) }, {
+    code: 'FST_OAUTH2_INVALID_OPTION',
+    message: /^Invalid option acessTokenTtl: is not an option of the plugin; did you mean "accessTokenTtl"\?/
+  })
+  t.throws(() => resolveOptions({ ...base, bcrypt: { costs: 4 } }), { message: /^Invalid option bcrypt\.costs: is not an option of bcrypt; did you mean "cost"\?/ })
+  t.throws(() => resolveOptions({ ...base, bearerToken: { Cookie: 'token' } }), { message: /^Invalid option bearerToken\.Cookie: .*did you mean "cookie"\?/ })
+  t.throws(() => resolveOptions({ ...base, refreshTokens: { idleTTL: '1d' } }), { message: /^Invalid option refreshTokens\.idleTTL: .*did you mean "idleTtl"\?/ })
+  t.throws(() => resolveOptions({ ...base, revocation: { checkAccessToken: true } }), { message: /^Invalid option revocation\.checkAccessToken: .*did you mean "checkAccessTokens"\?/ })
+  t.throws(() => resolveOptions({ ...base, clients: { spa: { secrets: 'x' } } }), { message: /^Invalid option clients\.spa\.secrets: .*did you mean "secret"\?/ })
+})
+
+t.test('Fastify\'s own register options are not taken for typos', async (t) => {
+  await accepts(t, { ...base, prefix: '/auth', logLevel: 'warn' }, 'prefix and logLevel')
+})

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { JsonWebKeySet } from '../jwt/access-tokens.js'
+import { OAUTH2_TAG, operationIdOf } from '../openapi/operation-id.js'
 
 /** How long clients may cache the key set: short enough that a rotation is picked up within minutes. */
 const JWKS_MAX_AGE_SECONDS = 300
@@ -14,6 +15,8 @@ export function jwksRoute (keySet: JsonWebKeySet) {
     instance.get('/.well-known/jwks.json', {
       schema: {
         summary: 'Public keys of the access tokens (JWKS)',
+        operationId: operationIdOf(`${instance.prefix}/.well-known/jwks.json`),
+        tags: [OAUTH2_TAG],
         security: [],
         response: {
           200: {

@@ -7,6 +7,7 @@ import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
 import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
 import type { SecurityEvents } from '../protection/security-events.js'
 import { documentationOnly, useFormEndpoint } from './token-endpoint.js'
+import { OAUTH2_TAG, operationIdOf } from '../openapi/operation-id.js'
 
 export interface RevokeEndpointConfig {
   /** Route path, relative to the registration prefix. */
@@ -28,9 +29,11 @@ const OAUTH2_ERROR_BODY = {
 } as const
 
 /** The OpenAPI description of the revocation endpoint (RFC 7009 §2.1 request, §2.2 answers). */
-function revokeRouteSchema (): FastifySchema {
+function revokeRouteSchema (path: string): FastifySchema {
   return {
     summary: 'Revoke a token',
+    operationId: operationIdOf(path),
+    tags: [OAUTH2_TAG],
     description: 'OAuth 2.0 token revocation (RFC 7009). Revokes a refresh token with every token of its family, or an access token. ' +
       'Unknown, invalid and expired tokens are answered 200 too. Client credentials go in the form or in an `Authorization: Basic` header, as at the token endpoint.',
     security: [],
@@ -65,7 +68,7 @@ export function revokeEndpoint (config: RevokeEndpointConfig) {
     refuseOtherMethods(instance, config.url)
     instance.post(config.url, withEndpointRouteOptions({
       ...FORM_ROUTE_LOG,
-      schema: revokeRouteSchema(),
+      schema: revokeRouteSchema(`${instance.prefix}${config.url}`),
       bodyLimit: config.bodyLimit,
       validatorCompiler: documentationOnly
     }, config.route), async function revokeToken (request, reply) {

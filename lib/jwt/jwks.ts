@@ -1,8 +1,11 @@
-import type { JsonWebKey } from 'node:crypto'
+import type { JsonWebKeyInput } from 'node:crypto'
 import type { ResolvedKey } from './signing-keys.js'
 
+// node:crypto's `JsonWebKey` left @types/node in v25; `JsonWebKeyInput['key']` names it in every version
+type NodeJsonWebKey = JsonWebKeyInput['key']
+
 /** A public JSON Web Key as published in the JWKS (RFC 7517 §4). */
-export interface PublicJsonWebKey extends JsonWebKey {
+export interface PublicJsonWebKey extends NodeJsonWebKey {
   kid: string
   alg: string
   use: 'sig'

@@ -1,4 +1,4 @@
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, type JsonWebKeyInput, type KeyObject } from 'node:crypto'
 import { isRecord } from '../util/is-record.js'
 
 /** The JWS algorithms a provider's tokens may use here: asymmetric only (RFC 8725 §3.1, §3.2: no `none`, no HMAC with public keys). */
@@ -44,7 +44,7 @@ function remoteKey (jwk: Record<string, unknown>, allowed: ReadonlySet<string>):
   if (jwk.kid !== undefined && typeof jwk.kid !== 'string') return null
   let key: KeyObject
   try {
-    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' })
+    key = createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' })
   } catch {
     return null
   }

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer'
-import { createPrivateKey, createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey, KeyObject, type JsonWebKeyInput } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 import { isRecord } from '../util/is-record.js'
 
@@ -29,8 +29,11 @@ export interface SigningKey {
   algorithm: AsymmetricAlgorithm
   /** PKCS#8/SEC1/PKCS#1 PEM or a private `KeyObject`. */
   privateKey?: KeyObject | string
-  /** SPKI PEM, a public `KeyObject` or a public JWK. */
-  publicKey: KeyObject | string | JsonWebKey
+  /**
+   * SPKI PEM, a public `KeyObject` or a public JWK. The JWK type is named through
+   * `JsonWebKeyInput`, which every `@types/node` exports (its `JsonWebKey` left `node:crypto` in v25).
+   */
+  publicKey: KeyObject | string | JsonWebKeyInput['key']
 }
 
 /** A validated asymmetric key, in the forms fast-jwt and the JWKS need. */
@@ -134,7 +137,7 @@ function resolveSecret (secret: unknown, algorithms: string[] | undefined): Secr
 function toPublicKey (value: unknown): KeyObject {
   if (value instanceof KeyObject) return value.type === 'public' ? value : createPublicKey(value)
   if (typeof value === 'string') return createPublicKey(value)
-  return createPublicKey({ key: value as JsonWebKey, format: 'jwk' })
+  return createPublicKey({ key: value as JsonWebKeyInput['key'], format: 'jwk' })
 }
 
 function toPrivateKey (value: unknown): KeyObject {

@@ -1,5 +1,6 @@
 import type { FastifySchema } from 'fastify'
 import { TOKEN_ERROR_CODES } from '../errors.js'
+import { OAUTH2_TAG, operationIdOf } from './operation-id.js'
 
 type TokenErrorCode = typeof TOKEN_ERROR_CODES[number]
 
@@ -30,10 +31,12 @@ function errorBody (description: string, codes: readonly TokenErrorCode[], heade
  * validates; the response schemas also serialize, and the endpoint's own error
  * handler always fills them.
  */
-export function tokenRouteSchema (grantTypes: readonly string[]): FastifySchema {
+export function tokenRouteSchema (grantTypes: readonly string[], path: string): FastifySchema {
   const passwordOnly = grantTypes.every((grantType) => grantType === 'password')
   return {
     summary: 'Obtain an access token',
+    operationId: operationIdOf(path),
+    tags: [OAUTH2_TAG],
     description: 'OAuth 2.0 token endpoint (RFC 6749 §3.2). Send the form as `application/x-www-form-urlencoded`. ' +
       'A client identifies itself with `client_id` (and `client_secret`) in the form, or with an `Authorization: Basic` header (RFC 6749 §2.3.1).',
     security: [],

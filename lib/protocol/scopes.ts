@@ -1,6 +1,6 @@
 /**
  * Scope values (RFC 6749 §3.3): parse, format, narrow and check.
- * Scope sets are plain `ReadonlySet<string>`s so membership checks stay O(1) on the hot path.
+ * Scope sets are `ReadonlySet<string>`s (a {@link ScopeSet} that serializes as a list) so membership checks stay O(1) on the hot path.
  */
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -55,4 +55,31 @@ export function hasAllScopes (required: readonly string[], granted: ReadonlySet<
     if (!granted.has(scope)) return false
   }
   return true
+}
+
+/**
+ * A set of granted scopes that serializes as their list: `JSON.stringify` and
+ * loggers (pino) turn a plain `Set` into `{}`, which hides what a request was
+ * granted from the app's logs and responses.
+ *
+ * @example
+ * JSON.stringify(new ScopeSet(['me', 'items'])) // '["me","items"]'
+ */
+export class ScopeSet extends Set<string> {
+  /** The scopes in insertion order, for `JSON.stringify`. */
+  toJSON (): string[] {
+    return [...this]
+  }
+}
+
+/** An empty, shared {@link ScopeSet} for credentials that carry no scopes. */
+export const NO_SCOPES: ReadonlySet<string> = new ScopeSet()
+
+/**
+ * `scopes` as a {@link ScopeSet}: the same object when it already is one (the
+ * built-in schemes' case, so the hot path allocates nothing), a copy otherwise
+ * (an app's own scheme or test override returning a plain `Set`).
+ */
+export function scopeSetOf (scopes: Iterable<string>): ReadonlySet<string> {
+  return scopes instanceof ScopeSet ? scopes : new ScopeSet(scopes)
 }

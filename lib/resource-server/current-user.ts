@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { MissingCredentialsError, isCatalogueError } from '../errors.js'
 import { withChallenges } from './requirements.js'
+import { requestAuthentication } from './request-authentication.js'
 import type { Authentication, SecurityScheme } from '../schemes/security-scheme.js'
 import type { CurrentUser } from '../types.js'
 
@@ -43,7 +44,7 @@ export function currentUserResolver (bearer: SecurityScheme, userSchemes: Readon
     }
     const resolved = await authentication
     // What authenticated the request is worth the same to the handler however it was found
-    if (resolved !== null && this.auth === null) this.auth = resolved
+    if (resolved !== null && this.auth === null) this.auth = requestAuthentication(resolved)
     if (resolved === null) {
       if (options?.optional === true) return null
       throw withChallenges(new MissingCredentialsError(), [bearer.challenge(null, [])])

@@ -1,3 +1,4 @@
+import { scopeSetOf } from '../protocol/scopes.js'
 import type { Authentication } from '../schemes/security-scheme.js'
 import type { OAuth2PasswordTypes } from '../types.js'
 
@@ -28,3 +29,13 @@ export type AuthenticationOf<Principals extends object> = {
  * declares `principals`, the untyped {@link Authentication} otherwise.
  */
 export type RequestAuthentication = [SecurityPrincipals] extends [never] ? Authentication : AuthenticationOf<SecurityPrincipals>
+
+/**
+ * `auth` as `request.auth` holds it: with scopes that serialize as a list (a
+ * `ScopeSet`), whatever set an app's own scheme returned, so logging or
+ * returning `request.auth` shows the granted scopes instead of `{}`.
+ */
+export function requestAuthentication (auth: Authentication): Authentication {
+  const scopes = scopeSetOf(auth.scopes)
+  return scopes === auth.scopes ? auth : { ...auth, scopes }
+}

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { InsufficientScopeError, InvalidOptionError, MissingCredentialsError, isCatalogueError } from '../errors.js'
 import { authenticateRequest, combineRequirements, compileRequirement, isSecurityRequirement, refuseSoleScheme, type CompiledRequirement } from './requirements.js'
 import { isPromiseLike } from '../util/promise-like.js'
+import { requestAuthentication } from './request-authentication.js'
 import { hasAllScopes } from '../protocol/scopes.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from '../schemes/security-scheme.js'
 
@@ -64,7 +65,7 @@ function enforceAny (requirement: CompiledRequirement) {
   return async function requireRouteSecurity (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
       const [primary] = await authenticateRequest(request, requirement)
-      request.auth = primary ?? null
+      request.auth = primary === undefined ? null : requestAuthentication(primary)
     } catch (error) {
       challengeOnReply(reply, error)
       throw error
@@ -94,7 +95,7 @@ function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, 
     } else if (!hasAllScopes(scopes, auth.scopes)) {
       refuse(reply, done, new InsufficientScopeError())
     } else {
-      request.auth = auth
+      request.auth = requestAuthentication(auth)
       done()
     }
   }

@@ -5,6 +5,7 @@ import type { SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText, requiredFunction } from './scheme-options.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
 import { cookieValues } from '../protocol/cookies.js'
+import { NO_SCOPES } from '../protocol/scopes.js'
 
 /** Where an API key travels (OpenAPI `in`). */
 export type ApiKeyLocation = 'header' | 'query' | 'cookie'
@@ -41,7 +42,6 @@ const MAX_KEY_LENGTH = 4096
 
 // Stands for a repeated key: not a VCHAR word, so the grammar check refuses it as malformed
 const AMBIGUOUS = ' '
-const NO_SCOPES: ReadonlySet<string> = new Set()
 
 const WHERE: Readonly<Record<ApiKeyLocation, string>> = { header: 'header', query: 'query parameter', cookie: 'cookie' }
 

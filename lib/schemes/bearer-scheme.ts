@@ -3,6 +3,7 @@ import { extractBearerToken, type BearerTokenLocations } from '../protocol/beare
 import { formatChallenge } from '../protocol/challenge.js'
 import { BEARER_ERROR_CODES, InvalidTokenError, protocolErrorCode, type AuthenticationError } from '../errors.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
+import { NO_SCOPES, ScopeSet } from '../protocol/scopes.js'
 
 /** What a bearer token proved: who it stands for and what it grants. */
 export interface BearerVerification<Principal = unknown> {
@@ -32,7 +33,6 @@ export interface BearerSchemeConfig {
 const HEADER_ONLY: BearerTokenLocations = { query: false, cookie: false }
 // RFC 6750 §3.1: the error codes a Bearer challenge may carry (a 503's "temporarily_unavailable" is not one)
 const BEARER_ERRORS: ReadonlySet<string | undefined> = new Set(BEARER_ERROR_CODES)
-const NO_SCOPES: ReadonlySet<string> = new Set()
 
 /**
  * The RFC 6750 §3 challenge: no error code without credentials (§3.1), `scope`
@@ -68,7 +68,7 @@ export function bearerScheme (config: BearerSchemeConfig): SecurityScheme {
       return {
         scheme: config.name,
         principal: verified.principal,
-        scopes: verified.scopes === undefined ? NO_SCOPES : new Set(verified.scopes),
+        scopes: verified.scopes === undefined ? NO_SCOPES : new ScopeSet(verified.scopes),
         claims: verified.claims ?? null
       }
     },

@@ -7,6 +7,7 @@ import { isDisabled } from '../types.js'
 import type { SchemeContext, SchemeFactory } from './scheme-factory.js'
 import { assertOptions, optionalRealm, optionalText } from './scheme-options.js'
 import type { Authentication, SecurityScheme } from './security-scheme.js'
+import { NO_SCOPES, ScopeSet } from '../protocol/scopes.js'
 
 /**
  * Checks a user-id and password: the principal, or `null`/`undefined` when they
@@ -31,7 +32,6 @@ export interface HttpBasicOptions<Principal = unknown> {
 
 // One answer for unknown user, wrong password and disabled account, as the token endpoint gives
 const BAD_CREDENTIALS = 'Incorrect username or password'
-const NO_SCOPES: ReadonlySet<string> = new Set()
 
 type Verification = { principal: unknown, scopes: ReadonlySet<string> } | null
 
@@ -47,7 +47,7 @@ function userStoreVerifier (context: SchemeContext): (userId: string, password: 
     if (login.account === null) return null
     const user = await context.users.findById(login.account.id)
     if (user === null || user === undefined || isDisabled(user)) return null
-    return { principal: user, scopes: new Set(login.scopes) }
+    return { principal: user, scopes: new ScopeSet(login.scopes) }
   }
 }
 

@@ -16,6 +16,7 @@ import type { SchemeContext, SchemeFactory } from './scheme-factory.js'
 import type { LoginAttempt } from '../protection/login-protection.js'
 import { assertOptions, optionalRealm, optionalText, positiveSeconds, requiredFunction } from './scheme-options.js'
 import type { Authentication, SecurityScheme } from './security-scheme.js'
+import { NO_SCOPES } from '../protocol/scopes.js'
 
 export { digestHa1, type DigestAlgorithm } from '../protocol/digest-hash.js'
 
@@ -76,7 +77,6 @@ export interface HttpDigestOptions {
 }
 
 const DEFAULTS = { algorithms: ['SHA-256'] as DigestAlgorithm[], nonceTtl: 300, maxTrackedNonces: 10_000 }
-const NO_SCOPES: ReadonlySet<string> = new Set()
 // One answer for unknown user and wrong password
 const BAD_CREDENTIALS = 'Incorrect username or password'
 // RFC 7616 §3.4: nc = 8LHEX (uppercase tolerated)

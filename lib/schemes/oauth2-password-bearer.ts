@@ -8,6 +8,7 @@ import { isPromiseLike } from '../util/promise-like.js'
 import type { CurrentUser, UserStore } from '../types.js'
 import { bearerChallenge } from './bearer-scheme.js'
 import type { Authentication, SecurityScheme, SecuritySchemeObject } from './security-scheme.js'
+import { ScopeSet } from '../protocol/scopes.js'
 
 export interface OAuth2PasswordBearerConfig {
   readonly name: string
@@ -40,7 +41,7 @@ export function oauth2PasswordBearer (config: OAuth2PasswordBearerConfig): Secur
     let set = scopeSets.get(scope)
     if (set === undefined) {
       if (scopeSets.size >= SCOPE_SET_CACHE_LIMIT) scopeSets.clear()
-      set = new Set(scope === '' ? [] : scope.split(' '))
+      set = new ScopeSet(scope === '' ? [] : scope.split(' '))
       scopeSets.set(scope, set)
     }
     return set

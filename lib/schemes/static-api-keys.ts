@@ -39,6 +39,10 @@ export function staticApiKeys (keys: readonly string[] | Readonly<Record<string,
   if (entries.length === 0) throw new InvalidOptionError('staticApiKeys()', 'needs at least one key')
   const seen = new Set<string>()
   for (const [key, principal] of entries) {
+    // `{ [process.env.KEY]: … }` with the variable unset makes the key the string "undefined": say so, not "too short"
+    if (key === 'undefined' || key === '') {
+      throw new InvalidOptionError('staticApiKeys()', `got an ${key === '' ? 'empty' : 'undefined'} key: is the environment variable that holds it set?`)
+    }
     if (typeof key !== 'string' || key.length < MIN_KEY_LENGTH || !KEY.test(key)) {
       throw new InvalidOptionError('staticApiKeys()', `keys must be at least ${MIN_KEY_LENGTH} visible ASCII characters`)
     }

@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { chromium, type Browser, type Locator, type Page, type Response } from 'playwright-core'
 import t, { type Test } from 'tap'
 import oauth2Password from '../../lib/index.js'
-import { SCOPES, SECRET, seedUsers } from '../helpers/build-app.js'
+import { SCOPES, SECRET, seedUsers, userView } from '../helpers/build-app.js'
 import { startExampleServer } from '../helpers/example-server.js'
 
 // Swagger UI in headless Chromium, as a developer uses it: Authorize with the password
@@ -236,7 +236,7 @@ if (chromiumInstalled(t)) {
       scopes: SCOPES,
       bcrypt: { cost: 4 },
       clients: { docs: {}, backend: { secret: 'backend-secret' } },
-      users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
+      users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) }
     })
     app.get('/users/me', {
       schema: { security: app.oauth2.requirement('me'), response: { 200: { type: 'object', properties: { id: { type: 'string' } } } } }
@@ -288,7 +288,7 @@ if (chromiumInstalled(t)) {
         secret: SECRET,
         scopes: SCOPES,
         bcrypt: { cost: 4 },
-        users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
+        users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) }
       })
       child.get('/me', {
         schema: { security: child.oauth2.requirement('me'), response: { 200: { type: 'object', properties: { id: { type: 'string' } } } } }

@@ -19,6 +19,16 @@ export const SCOPES = { me: 'Read information about the current user.', items: '
 // One cheap hash for the whole run: bcrypt cost 4 keeps tests fast
 const passwordHash = await hashPassword(PASSWORD, { cost: 4 })
 
+/** A test user as routes see it: {@link TestUser} without the account's password hash. */
+export type TestUserView = Omit<TestUser, 'passwordHash'>
+
+/** What `findById` returns for a seeded user: the user without its hash, or `null`. */
+export function userView (user: TestUser | undefined): TestUserView | null {
+  if (user === undefined) return null
+  const { passwordHash, ...view } = user
+  return view
+}
+
 /** Fresh users per app, so tests that disable or delete one never leak into another. */
 export function seedUsers (): Map<string, TestUser> {
   return new Map([
@@ -36,7 +46,7 @@ export async function registerPlugin (app: FastifyInstance, users: Map<string, T
     bcrypt: { cost: 4 },
     users: {
       findByUsername: (username) => users.get(username) ?? null,
-      findById: (id) => users.get(id) ?? null
+      findById: (id) => userView(users.get(id))
     },
     ...options
   })

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import t, { type Test } from 'tap'
 import oauth2Password, { type OAuth2PasswordOptions, type SecurityRequirement } from '../../lib/index.js'
-import { login, SCOPES, SECRET, seedUsers } from '../helpers/build-app.js'
+import { login, SCOPES, SECRET, seedUsers, userView } from '../helpers/build-app.js'
 import { fakeApiKey } from '../helpers/fake-api-key.js'
 
 // Each route's operation as the document shows it: the requirement the plugin enforces
@@ -77,7 +77,7 @@ function pluginOptions (options: Partial<OAuth2PasswordOptions>): OAuth2Password
     scopes: SCOPES,
     bcrypt: { cost: 4 },
     securitySchemes: { ApiKey: apiKey },
-    users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null },
+    users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) },
     ...options
   }
 }

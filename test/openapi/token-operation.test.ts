@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import t, { type Test } from 'tap'
 import oauth2Password, { type OAuth2PasswordOptions } from '../../lib/index.js'
 import { tokenRouteSchema } from '../../lib/openapi/token-operation.js'
-import { postForm, SCOPES, SECRET, seedUsers } from '../helpers/build-app.js'
+import { postForm, SCOPES, SECRET, seedUsers, userView } from '../helpers/build-app.js'
 
 // The token operation (RFC 6749 §4.3.2 form, §5.1 answer, §5.2 errors) as the
 // document shows it, and the endpoint answering only what it documents.
@@ -28,7 +28,7 @@ async function documented (t: Test, swaggerOptions: SwaggerOptions, options: Par
     secret: SECRET,
     scopes: SCOPES,
     bcrypt: { cost: 4 },
-    users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null },
+    users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) },
     ...options
   })
   await app.ready()
@@ -92,7 +92,9 @@ const DESCRIPTION = 'OAuth 2.0 token endpoint (RFC 6749 §3.2). Send the form as
 
 const TOKEN_OPERATION = {
   summary: SUMMARY,
+  tags: ['OAuth2'],
   description: DESCRIPTION,
+  operationId: 'token',
   requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: FORM } } },
   security: [],
   responses: {
@@ -124,11 +126,11 @@ t.test('under a prefix: the operation at the prefixed path', async (t) => {
   const users = seedUsers()
   await app.register(swagger, { openapi: { info: INFO } })
   await app.register(async function api (child) {
-    await child.register(oauth2Password, { secret: SECRET, scopes: SCOPES, bcrypt: { cost: 4 }, users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null } })
+    await child.register(oauth2Password, { secret: SECRET, scopes: SCOPES, bcrypt: { cost: 4 }, users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) } })
   }, { prefix: '/api' })
   await app.ready()
   const document = JSON.parse(JSON.stringify(app.swagger())) as Document
-  t.same(document.paths, { '/api/token': { post: TOKEN_OPERATION } })
+  t.same(document.paths, { '/api/token': { post: { ...TOKEN_OPERATION, operationId: 'apiToken' } } }, 'the operationId follows the path: two registrations never share one')
 })
 
 t.test('Swagger 2.0: the form as formData parameters', async (t) => {
@@ -149,12 +151,12 @@ t.test('tokenRouteSchema: the documented form and answer follow the grant types'
     body: { properties: Record<string, unknown>, required?: string[] }
     response: Record<string, { properties: Record<string, unknown> }>
   }
-  const passwordOnly = tokenRouteSchema(['password']) as unknown as Described
+  const passwordOnly = tokenRouteSchema(['password'], '/token') as unknown as Described
   t.same(passwordOnly.body.required, ['username', 'password'], 'RFC 6749 §4.3.2: REQUIRED for the password grant')
   t.notOk('refresh_token' in passwordOnly.body.properties)
   t.notOk('refresh_token' in (passwordOnly.response['200']?.properties ?? {}))
 
-  const withRefresh = tokenRouteSchema(['password', 'refresh_token']) as unknown as Described
+  const withRefresh = tokenRouteSchema(['password', 'refresh_token'], '/token') as unknown as Described
   t.equal(withRefresh.body.required, undefined, 'a refresh request has no username or password')
   t.same(withRefresh.body.properties.grant_type, { type: 'string', enum: ['password', 'refresh_token'], description: 'The grant (RFC 6749 §4.3.2); taken as `password` when left out, unless the server is strict' })
   t.same(withRefresh.body.properties.refresh_token, { type: 'string', description: 'The refresh token, for `grant_type=refresh_token` (RFC 6749 §6)' })

@@ -136,7 +136,7 @@ t.test('without findAccountById, findById\'s user speaks for the account where i
     ['johndoe', { id: 'johndoe', passwordHash, scopes: ['me', 'items'] }]
   ])
   const { app } = await accountApp(t, {
-    users: { findByUsername: (username) => users.get(username) as Account | undefined ?? null, findById: (id) => users.get(id) ?? null }
+    users: { findByUsername: (username) => users.get(username) as Account | undefined ?? null, findById: (id) => { const { passwordHash: _hash, ...user } = users.get(id) ?? {}; return users.has(id) ? user as { id: string } : null } }
   })
   const user = users.get('johndoe') as { scopes?: unknown, disabled?: boolean }
   const first = await login(app)

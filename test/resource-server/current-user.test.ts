@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { InsufficientScopeError, type Authentication, type OAuth2PasswordOptions } from '../../lib/index.js'
-import { buildApp, login, SECRET, seedUsers, type TestApp, type TestUser } from '../helpers/build-app.js'
+import { buildApp, login, SECRET, seedUsers, type TestApp, type TestUser, userView } from '../helpers/build-app.js'
 import { fakeApiKey } from '../helpers/fake-api-key.js'
 
 // request.currentUser() and request.auth: what a handler sees of the authenticated user.
@@ -34,7 +34,7 @@ async function countingApp (t: Test, setup: (app: FastifyInstance) => void, opti
       findByUsername: (username) => users.get(username) ?? null,
       findById: async function findById (id) {
         lookups.push(id)
-        return users.get(id) ?? null
+        return userView(users.get(id))
       }
     }
   }, setup)

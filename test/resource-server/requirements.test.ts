@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
 import oauth2Password, { type OAuth2PasswordOptions, type SecurityRequirement } from '../../lib/index.js'
 import { authenticateRequest, combineRequirements, compileRequirement } from '../../lib/resource-server/requirements.js'
-import { buildApp, login, SCOPES, SECRET, seedUsers, type TestApp, type TestUser } from '../helpers/build-app.js'
+import { buildApp, login, SCOPES, SECRET, seedUsers, type TestApp, type TestUserView, userView } from '../helpers/build-app.js'
 import { fakeApiKey } from '../helpers/fake-api-key.js'
 
 // Security requirements as OpenAPI states them: an array is any-of, an object all-of,
@@ -33,7 +33,7 @@ async function appWith (t: Test, routes: Record<string, SecurityRequirement[]>, 
       findByUsername: (username) => users.get(username) ?? null,
       findById (id) {
         lookups.push(id)
-        return users.get(id) ?? null
+        return userView(users.get(id))
       }
     },
     ...options
@@ -57,7 +57,7 @@ function bearer (token: string): Record<string, string> {
 }
 
 function user (id: string) {
-  const found = seedUsers().get(id) as TestUser
+  const found = userView(seedUsers().get(id)) as TestUserView
   return { ...found, scopes: [...found.scopes ?? []] }
 }
 
@@ -261,7 +261,7 @@ t.test('startup checks', async (t) => {
       scopes: SCOPES,
       bcrypt: { cost: 4 },
       securitySchemes: { ApiKey: apiKey },
-      users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
+      users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) }
     })
     app.register(async function routes (child) {
       child.get(url, { schema: { security } as never }, async () => 'unreachable')
@@ -319,7 +319,7 @@ t.test('a default requirement naming an unknown scheme or scope fails at registe
       secret: SECRET,
       scopes: SCOPES,
       security: security as never,
-      users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => users.get(id) ?? null }
+      users: { findByUsername: (name) => users.get(name) ?? null, findById: (id) => userView(users.get(id)) }
     })
     await t.rejects(async () => await app.ready(), { code }, code)
   }

@@ -334,6 +334,14 @@ t.test('the access-token cookie', async (t) => {
     t.equal(response.statusCode, 200)
   })
 
+  t.test('the header decides: a refused header token is not rescued by a good cookie', async (t) => {
+    const { app } = await itemsApp(t, { bearerToken: { cookie: 'access_token' } })
+    const token = await login(app)
+    const forged = 'zq-._~+/zq'
+    await assertRefusal(t, app, { headers: { cookie: `access_token=${token}`, authorization: `Bearer ${forged}` } },
+      { statusCode: 401, challenge: challenge('invalid_token', 'The access token is invalid'), body: invalidToken('The access token is invalid') }, forged)
+  })
+
   t.test('header and query together: 400', async (t) => {
     const { app } = await itemsApp(t, { bearerToken: { query: 'access_token' } })
     const token = await login(app)

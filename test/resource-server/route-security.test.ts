@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
 import type { OAuth2PasswordOptions, SecurityRequirement } from '../../lib/index.js'
-import { buildApp, login, registerPlugin, seedUsers } from '../helpers/build-app.js'
+import { buildApp, login, registerPlugin, seedUsers, userView } from '../helpers/build-app.js'
 
 // Which routes a requirement applies to: the route's own `schema.security`, the plugin
 // default, `app.requireSecurity()` of its encapsulation context, and how they combine.
@@ -290,7 +290,7 @@ t.test('a single-scheme route works with sync and async user stores, and a faili
         if (mode === 'async') return Promise.reject(new Error('database down'))
         throw new Error('database down')
       }
-      const user = users.get(id) ?? null
+      const user = userView(users.get(id))
       return mode === 'async' ? Promise.resolve(user) : user
     }
     const { app } = await buildApp({ users: { findByUsername: (name) => users.get(name) ?? null, findById } }, (app) => {

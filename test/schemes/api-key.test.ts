@@ -221,4 +221,8 @@ t.test('staticApiKeys: principals by key, positions for a list, strict validatio
   for (const keys of bad) {
     t.throws(() => staticApiKeys(keys as string[]), { code: 'FST_OAUTH2_INVALID_OPTION' }, JSON.stringify(keys))
   }
+  // An unset environment variable as the key: the error names that, not the key's length
+  const unset = process.env.FASTIFY_OAUTH2_PASSWORD_UNSET_TEST_KEY
+  t.throws(() => staticApiKeys({ [String(unset)]: { client: 'reports' } }), { message: /got an undefined key: is the environment variable that holds it set\?/ })
+  t.throws(() => staticApiKeys(['']), { message: /got an empty key/ })
 })

@@ -43,7 +43,11 @@ await app.register(oauth2Password, {
   scopes: { me: 'Read your profile', items: 'Read items' },
   users: {
     findByUsername: (username) => accounts.get(username) ?? null,
-    findById: async (id) => accounts.get(id) ?? null
+    // The user without its hash: the account is for the login only
+    findById: async (id) => {
+      const account = accounts.get(id)
+      return account === undefined ? null : { id: account.id, email: account.email }
+    }
   }
 })
 
@@ -121,6 +125,12 @@ const users: OAuth2PasswordOptions['users'] = {
   findById: (id: string) => ({ id })
 }
 
+const leakyUsers: OAuth2PasswordOptions['users'] = {
+  findByUsername: (username: string) => accounts.get(username) ?? null,
+  // @ts-expect-error: findById must not return the account with its passwordHash (it would reach responses)
+  findById: (id: string) => accounts.get(id) ?? null
+}
+
 const badAccounts: OAuth2PasswordOptions['users'] = {
   // @ts-expect-error: findByUsername must resolve an account with a passwordHash
   findByUsername: (username: string) => ({ id: username }),
@@ -159,4 +169,4 @@ await app.register(oauth2Password, {
 // @ts-expect-error: users is required
 await app.register(oauth2Password, { secret: 'a-development-secret-of-at-least-32-bytes' })
 
-export { badAccounts, requirement, sub, ok, alsoOk, code }
+export { badAccounts, leakyUsers, requirement, sub, ok, alsoOk, code }

@@ -12,7 +12,7 @@ import { hashPassword, verifyPassword } from '../../../lib/passwords/bcrypt.js'
 import { createAccountPolicy } from '../../../lib/passwords/account-policy.js'
 import { createLoginVerifier } from '../../../lib/passwords/verify-login.js'
 import { createTokenResponder } from '../../../lib/tokens/token-response.js'
-import { buildApp, PASSWORD, postForm, seedUsers, type TestApp, type TestUser } from '../../helpers/build-app.js'
+import { buildApp, PASSWORD, postForm, seedUsers, type TestApp, type TestUser, userView } from '../../helpers/build-app.js'
 
 // RFC 6749 §4.3: the resource owner password credentials grant. What the endpoint
 // suite cannot see from outside: how much bcrypt work each answer costs, the rehash
@@ -66,7 +66,7 @@ function grantUnderTest (cost: number, onRehash?: (account: UserAccount, hash: s
   const users = seedUsers()
   const { hasher, calls } = countingHasher(cost)
   const log = Fastify().log
-  const store = { findByUsername: (username: string) => users.get(username) ?? null, findById: (id: string) => users.get(id) ?? null }
+  const store = { findByUsername: (username: string) => users.get(username) ?? null, findById: (id: string) => userView(users.get(id)) }
   const declaredScopes = new Set(['me', 'items'])
   const policy = createAccountPolicy(store, declaredScopes)
   const grant = passwordGrant({

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import oauth2Password, { type OAuth2PasswordOptions } from '../../../lib/index.js'
-import { buildApp, PASSWORD, postForm, SCOPES, SECRET, seedUsers, type TestApp, type TestUser } from '../../helpers/build-app.js'
+import { buildApp, PASSWORD, postForm, SCOPES, SECRET, seedUsers, type TestApp, type TestUser, userView } from '../../helpers/build-app.js'
 import { observedStore } from '../../helpers/token-stores.js'
 
 // grant_type=refresh_token (RFC 6749 §6) as the token endpoint answers it: parameters,
@@ -57,7 +57,7 @@ async function documentedApp (t: Test, options: Partial<OAuth2PasswordOptions>):
     secret: SECRET,
     scopes: SCOPES,
     bcrypt: { cost: 4 },
-    users: { findByUsername: (username) => users.get(username) ?? null, findById: (id) => users.get(id) ?? null },
+    users: { findByUsername: (username) => users.get(username) ?? null, findById: (id) => userView(users.get(id)) },
     ...options
   })
   await app.ready()
@@ -302,6 +302,8 @@ t.test('OpenAPI: refreshUrl in the password flow, the refresh grant and the revo
   t.same(form?.grant_type?.enum, ['password', 'refresh_token'])
   const revoke = document.paths['/revoke']?.post
   t.equal(revoke?.summary, 'Revoke a token')
+  t.equal((revoke as { operationId?: string } | undefined)?.operationId, 'revoke')
+  t.same((revoke as { tags?: string[] } | undefined)?.tags, ['OAuth2'])
   t.same(Object.keys(revoke?.responses ?? {}).sort(), ['200', '400', '401', '503'])
   t.same(Object.keys(revoke?.requestBody.content['application/x-www-form-urlencoded']?.schema.properties ?? {}), ['token', 'token_type_hint', 'client_id', 'client_secret'])
 

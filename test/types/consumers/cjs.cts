@@ -11,16 +11,19 @@ import oauth2PasswordPackage = require('fastify-oauth2-password')
 // or the named export `oauth2Password`; both are the same function.
 const { oauth2Password, hashPassword } = oauth2PasswordPackage
 
-interface Account {
+// The user as routes see it, and the account (the user plus its hash) that only the login reads
+interface User {
   id: string
+  email: string
+}
+interface Account extends User {
   passwordHash: string
   scopes: string[]
-  email: string
 }
 
 declare module 'fastify-oauth2-password' {
   interface OAuth2PasswordTypes {
-    user: Account
+    user: User
   }
 }
 
@@ -35,7 +38,10 @@ async function main (): Promise<void> {
     bcrypt: { cost: 4 },
     users: {
       findByUsername: (username) => accounts.get(username) ?? null,
-      findById: (id) => accounts.get(id) ?? null
+      findById: (id) => {
+        const account = accounts.get(id)
+        return account === undefined ? null : { id: account.id, email: account.email }
+      }
     }
   })
   app.get('/users/me', { schema: { security: app.oauth2.requirement('me') } }, async function me (request) {

@@ -6,14 +6,17 @@
 import Fastify from 'fastify'
 import oauth2Password, { hashPassword, InvalidTokenError, type UserAccount } from 'fastify-oauth2-password'
 
-interface Account extends UserAccount {
+// The user as routes see it, and the account (the user plus its hash) that only the login reads
+interface User {
+  id: string
   username: string
   email: string
 }
+interface Account extends UserAccount, User {}
 
 declare module 'fastify-oauth2-password' {
   interface OAuth2PasswordTypes {
-    user: Account
+    user: User
     scopes: 'me' | 'items'
   }
 }
@@ -30,7 +33,10 @@ await app.register(oauth2Password, {
   bcrypt: { cost: 4 },
   users: {
     findByUsername: (username) => accounts.get(username) ?? null,
-    findById: (id) => accounts.get(id) ?? null
+    findById: (id) => {
+      const account = accounts.get(id)
+      return account === undefined ? null : { id: account.id, username: account.username, email: account.email }
+    }
   }
 })
 
