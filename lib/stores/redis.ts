@@ -211,7 +211,8 @@ function subscriber (connection: Connection, channel: string): () => void {
  *
  * Resolves once the settings are checked and the markers are in place (waiting
  * for the next whole second when some were missing, see the README). A Redis
- * that is down at startup is not fatal: checks and markers happen on connection.
+ * that is down at startup is not fatal: its markers are written on connection,
+ * but its settings go unchecked.
  *
  * @throws `FST_OAUTH2_INVALID_OPTION` for bad options; `FST_OAUTH2_UNSAFE_STORE` with `unsafeConfig: 'refuse'`.
  * @example
@@ -235,7 +236,8 @@ export async function redisTokenStore (options: RedisTokenStoreOptions): Promise
       if (owned) client.disconnect()
       throw error
     })
-    const { missing, since } = await markers.initialise()
+    // Redis gone again already: the markers are written on reconnection, or by the first read that misses one
+    const { missing, since } = await markers.initialise().catch(() => ({ missing: 0, since: 0 }))
     // Tokens issued from now on must not count as older than the new markers
     if (missing > 0) await sleep(Math.max(0, since - Date.now()))
   }

@@ -19,6 +19,9 @@ async function login (server: ExampleServer): Promise<Tokens> {
   return response.body as Tokens
 }
 
+// Two example servers and a Redis on a 2-core machine shared with other suites: more than tap's default 30 s
+t.setTimeout(120_000)
+
 if (requireRedisServer(t)) {
   const redis = await startRedisServer(t)
   const [a, b] = await Promise.all([

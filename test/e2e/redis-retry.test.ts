@@ -35,6 +35,9 @@ async function retried (request: () => Promise<Exchange>): Promise<{ first: Exch
   return { first, last }
 }
 
+// Two example servers and a Redis on a 2-core machine shared with other suites: more than tap's default 30 s
+t.setTimeout(120_000)
+
 if (requireRedisServer(t)) {
   const redis = await startRedisServer(t)
   const [a, b] = await Promise.all([

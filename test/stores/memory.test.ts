@@ -117,3 +117,15 @@ t.test('login failures: when full, expired counters go first, then the least rec
   t.equal((await store.loginFailures(keys('d'), now + 10)).pair.failures, 1)
   t.equal(store.size, 0, 'counters are not families or revocations')
 })
+
+t.test('Digest nonce-counts expire with their nonce: swept, and counted afresh', async (t) => {
+  const store = memoryTokenStore({ maxEntries: 2 })
+  const now = Date.now()
+  t.equal(await store.useNonceCount('n1', 1, now, now + 1000, now), true)
+  t.equal(await store.useNonceCount('n2', 1, now, now + 1000, now), true)
+  t.equal(store.size, 2)
+  t.equal(await store.useNonceCount('n3', 1, now + 2000, now + 3000, now + 2000), true, 'a full store sweeps the expired counts')
+  t.equal(store.size, 1)
+  t.equal(await store.useNonceCount('n3', 1, now + 2000, now + 3000, now + 2500), false)
+  t.equal(await store.useNonceCount('n3', 1, now + 2000, now + 6000, now + 3000), true, 'once expired, a count is new again (the scheme refuses expired nonces first)')
+})

@@ -312,6 +312,31 @@ if (redisServerInstalled()) {
     t.equal(await store.findFamily('f', Date.now()), null)
   })
 
+  t.test('Redis failing between the settings check and the markers: the store starts, the first read writes them', async (t) => {
+    const client = new Redis(server.url, { ...redisClientOptions })
+    await client.connect()
+    t.teardown(() => client.disconnect())
+    let failSet = true
+    const flaky = new Proxy(client, {
+      get (target, property, receiver) {
+        if (property !== 'call') return Reflect.get(target, property, receiver)
+        return async (command: string, ...args: Array<string | number>) => {
+          if (command === 'SET' && failSet) throw new Error('Connection is closed.')
+          return await target.call(command, ...args)
+        }
+      }
+    }) as unknown as RedisClient
+    const prefix = uniquePrefix()
+    const warnings: string[] = []
+    const store = await redisTokenStore({ client: flaky, prefix, onWarning: (message) => { warnings.push(message) } })
+    t.teardown(() => store.close())
+    failSet = false
+    const now = Date.now()
+    t.ok((await store.accessTokenStatus({ jti: 'j', familyId: undefined, userId: 'u' })).notBefore > now, 'nothing from before is trusted')
+    t.equal(await inspector(t, server).exists(redisKeys(prefix).marker(0)), 1, 'every marker is written')
+    t.equal(warnings.filter((message) => message.includes('lost data')).length, 1)
+  })
+
   t.test('startup check: CONFIG disabled is reported, not fatal; options are checked', async (t) => {
     const client = new Redis(server.url, { ...redisClientOptions })
     await client.connect()
