@@ -17,11 +17,11 @@ const BAD_CREDENTIALS = 'Incorrect username or password'
 const CONTROL = /[\x00-\x1F\x7F]/ // eslint-disable-line no-control-regex
 
 function checkLoginInput (username: string, password: string): void {
-  if (CONTROL.test(username)) throw new InvalidRequestError('The "username" parameter is malformed')
-  if (password.includes('\0')) throw new InvalidRequestError('The "password" parameter is malformed')
+  if (CONTROL.test(username)) throw new InvalidRequestError('The username parameter is malformed')
+  if (password.includes('\0')) throw new InvalidRequestError('The password parameter is malformed')
   // Said here rather than answered like a wrong password: the client can tell its user why
   if (exceedsBcryptLimit(password)) {
-    throw new InvalidRequestError(`The "password" parameter is longer than ${BCRYPT_MAX_PASSWORD_BYTES} bytes`)
+    throw new InvalidRequestError(`The password parameter is longer than ${BCRYPT_MAX_PASSWORD_BYTES} bytes`)
   }
 }
 
@@ -34,6 +34,6 @@ export function passwordGrant (config: PasswordGrantConfig): GrantHandler {
     const requested = requestedScopes(parameters, config.declaredScopes)
     const login = await config.verifyLogin(username, password, requested)
     if (login === null) throw new InvalidGrantError(BAD_CREDENTIALS)
-    return await config.issueTokens({ id: login.account.id }, login.scopes, client?.id ?? null)
+    return await config.issueTokens({ id: login.id }, login.scopes, client?.id ?? null)
   }
 }
