@@ -14,6 +14,7 @@ import { parseFormBody, type FormParameters } from '../protocol/form-body.js'
 import type { GrantHandler } from './grants/grant.js'
 import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
 import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
+import { loggableError } from '../util/loggable-error.js'
 
 export interface TokenEndpointConfig {
   /** Route path, relative to the registration prefix. */
@@ -78,7 +79,7 @@ function renderTokenError (realm: string, error: FastifyError, request: FastifyR
   if (isForeignError(error)) throw error
   const oauth2 = asOAuth2Error(error)
   if (oauth2 === null) {
-    request.log.error({ err: error }, 'fastify-oauth2-password: token endpoint failure')
+    request.log.error({ err: loggableError(error) }, 'fastify-oauth2-password: token endpoint failure')
     reply.code(500).send({ error: 'server_error', error_description: 'The server could not handle the request' })
     return
   }

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { TemporarilyUnavailableError, type OAuth2Error } from '../errors.js'
+import { loggableError } from '../util/loggable-error.js'
 
 /**
  * The server-side state of refresh tokens and revocations, behind one small
@@ -143,7 +144,7 @@ export async function callStore<T> (operation: () => Promise<T>, log: FastifyBas
   try {
     return await operation()
   } catch (err) {
-    log.error({ err }, 'fastify-oauth2-password: token store unavailable')
+    log.error({ err: loggableError(err) }, 'fastify-oauth2-password: token store unavailable')
     const error = new TemporarilyUnavailableError('The token store is unavailable, retry later') as OAuth2Error
     error.headers = { 'retry-after': RETRY_AFTER_SECONDS }
     throw error
