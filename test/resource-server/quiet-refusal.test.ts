@@ -43,3 +43,12 @@ t.test('at debug: the refusals are there', async (t) => {
   await app.inject({ url: '/me' })
   t.ok(refused(lines).some((line) => (line.err as { code?: string } | undefined)?.code === 'FST_OAUTH2_MISSING_CREDENTIALS'))
 })
+
+t.test('a logger without pino\'s numeric level is left as it is', async (t) => {
+  const { quietRefusal } = await import('../../lib/resource-server/quiet-refusal.js')
+  const log = { child: () => { throw new Error('not called') } }
+  const request = { log } as never
+  const reply = { log } as never
+  quietRefusal(request, reply)
+  t.equal((reply as { log: unknown }).log, log)
+})
