@@ -1,8 +1,8 @@
-import { InvalidGrantError, InvalidScopeError } from './errors.js'
+import { InvalidGrantError, InvalidOptionError, InvalidScopeError } from './errors.js'
 import type { AccessTokenClaims } from './jwt/access-token-claims.js'
 import type { AccessTokens } from './jwt/access-tokens.js'
 import type { ResolvedOptions } from './options.js'
-import type { AccountPolicy } from './passwords/account-policy.js'
+import { accountId, type AccountPolicy } from './passwords/account-policy.js'
 import type { PasswordHasher } from './passwords/password-hasher.js'
 import type { CurrentUserOptions } from './resource-server/current-user.js'
 import type { RequestAuthentication } from './resource-server/request-authentication.js'
@@ -95,13 +95,15 @@ export function createApi (engines: ApiEngines): OAuth2PasswordApi {
     schemeName: options.schemeName,
     schemes,
     async issueTokens (user, scopes) {
+      const id = accountId(user.id)
+      if (id === null) throw new InvalidOptionError('issueTokens() user.id', 'must be a non-empty string or an integer')
       const requested = scopes ?? user.scopes
       if (requested !== undefined && !requested.every((scope) => declaredScopes.has(scope))) throw new InvalidScopeError('The requested scope is not declared by this server')
-      const grant = await policy.current(user.id)
+      const grant = await policy.current(id)
       if (grant === null) throw new InvalidGrantError('The account is unknown or disabled')
       const granted = policy.narrow(grant, requested ?? [...(grant.scopes ?? [])])
       if (requested !== undefined && requested.length > 0 && granted.length === 0) throw new InvalidScopeError('None of the requested scopes may be granted to this user')
-      return await issue({ id: user.id }, granted, null)
+      return await issue({ id }, granted, null)
     },
     verifyAccessToken: (token) => accessTokens.verify(token),
     revokeToken: (token) => revoker.revoke(token),

@@ -37,7 +37,11 @@ export interface AccountAuthorization {
 
 /** What the token endpoint needs to check a login. */
 export interface UserAccount extends AccountAuthorization {
-  /** Stable user id: becomes the token's `sub` and is passed to `findById`. */
+  /**
+   * Stable user id: becomes the token's `sub` and is passed to `findById`. An
+   * integer returned here anyway (a SQL primary key, from JavaScript or a cast) is
+   * taken as its decimal string, which is then what `findById` receives.
+   */
   id: string
   /** bcrypt hash from `hashPassword()`. */
   passwordHash: string

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { InvalidClientError, InvalidRequestError, UnauthorizedClientError } from '../errors.js'
 import { isBasicAuthorization, parseBasicCredentials } from '../protocol/basic-credentials.js'
 import { sha256 } from '../util/sha256.js'
+import { isClientId } from '../protocol/client-id.js'
 import { decodeFormComponent, type FormParameters } from '../protocol/form-body.js'
 
 /** A registered client: confidential when it has a secret, public otherwise. */
@@ -37,25 +38,32 @@ const EMPTY_BASIC = /^basic +Og== *$/i
 function presentedViaHeader (header: string): PresentedClient {
   const credentials = parseBasicCredentials(header)
   if (credentials === null || credentials.userId === '') throw invalidClient(true)
+  let id: string
+  let secret: string
   try {
-    return { id: decodeFormComponent(credentials.userId), secret: decodeFormComponent(credentials.password) || undefined, viaHeader: true }
+    id = decodeFormComponent(credentials.userId)
+    secret = decodeFormComponent(credentials.password)
   } catch {
     throw invalidClient(true)
   }
+  if (!isClientId(id)) throw invalidClient(true)
+  return { id, secret: secret || undefined, viaHeader: true }
 }
 
 function presentedClient (authorization: string | undefined, parameters: FormParameters): PresentedClient | null {
   const bodyId = parameters.client_id
   const bodySecret = parameters.client_secret
   if (authorization === undefined || authorization === '' || EMPTY_BASIC.test(authorization)) {
-    if (bodySecret !== undefined && bodyId === undefined) throw new InvalidRequestError('The "client_secret" parameter needs "client_id"')
+    if (bodySecret !== undefined && bodyId === undefined) throw new InvalidRequestError('The client_secret parameter needs client_id')
+    // RFC 6749 Appendix A.1: VSCHARs only, and bounded, before the id goes into a token or a store
+    if (bodyId !== undefined && !isClientId(bodyId)) throw new InvalidRequestError('The client_id parameter is malformed')
     return bodyId === undefined ? null : { id: bodyId, secret: bodySecret, viaHeader: false }
   }
   if (!isBasicAuthorization(authorization)) throw invalidClient(true)
   const client = presentedViaHeader(authorization)
   // RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request
   if (bodySecret !== undefined) throw new InvalidRequestError('Client credentials were sent both in the header and in the body')
-  if (bodyId !== undefined && bodyId !== client.id) throw new InvalidRequestError('The "client_id" parameter does not match the authenticated client')
+  if (bodyId !== undefined && bodyId !== client.id) throw new InvalidRequestError('The client_id parameter does not match the authenticated client')
   return client
 }
 

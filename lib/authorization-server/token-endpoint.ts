@@ -10,10 +10,12 @@ import {
   type OAuth2Error,
   withRefusalHeaders
 } from '../errors.js'
+import { toErrorDescription } from '../protocol/error-description.js'
 import { parseFormBody, type FormParameters } from '../protocol/form-body.js'
 import type { GrantHandler } from './grants/grant.js'
 import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
 import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
+import { loggableError } from '../util/loggable-error.js'
 
 export interface TokenEndpointConfig {
   /** Route path, relative to the registration prefix. */
@@ -78,20 +80,20 @@ function renderTokenError (realm: string, error: FastifyError, request: FastifyR
   if (isForeignError(error)) throw error
   const oauth2 = asOAuth2Error(error)
   if (oauth2 === null) {
-    request.log.error({ err: error }, 'fastify-oauth2-password: token endpoint failure')
+    request.log.error({ err: loggableError(error) }, 'fastify-oauth2-password: token endpoint failure')
     reply.code(500).send({ error: 'server_error', error_description: 'The server could not handle the request' })
     return
   }
   // RFC 6749 §5.2: a 401 invalid_client carries a challenge for the scheme the client used
   if (oauth2.error === 'invalid_client' && oauth2.statusCode === 401) withRefusalHeaders(oauth2, { 'www-authenticate': formatChallenge('Basic', { realm, charset: 'UTF-8' }) })
   if (oauth2.headers !== undefined) reply.headers(oauth2.headers)
-  reply.code(oauth2.statusCode ?? 400).send({ error: oauth2.error, error_description: oauth2.message })
+  reply.code(oauth2.statusCode ?? 400).send({ error: oauth2.error, error_description: toErrorDescription(oauth2.message) })
 }
 
 function grantType (parameters: FormParameters, strict: boolean): string {
   const value = parameters.grant_type
   if (value !== undefined) return value
-  if (strict) throw new InvalidRequestError('The "grant_type" parameter is missing')
+  if (strict) throw new InvalidRequestError('The grant_type parameter is missing')
   // FastAPI's OAuth2PasswordRequestForm makes grant_type optional and implies "password"
   return 'password'
 }

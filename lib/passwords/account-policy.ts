@@ -76,3 +76,15 @@ export function createAccountPolicy (users: UserStore<CurrentUser>, declaredScop
     }
   }
 }
+
+/**
+ * The account id as the token's `sub` carries it: a non-empty string as it is, a
+ * safe integer or a bigint (a SQL integer primary key) as its decimal string, so
+ * `findById`, `findAccountById` and `revokeAllForUser` then receive that string.
+ * Anything else is `null`: the login is refused before anything is written.
+ */
+export function accountId (id: unknown): string | null {
+  if (typeof id === 'string') return id === '' ? null : id
+  if (typeof id === 'bigint' || (typeof id === 'number' && Number.isSafeInteger(id))) return String(id)
+  return null
+}

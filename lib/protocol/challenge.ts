@@ -1,3 +1,5 @@
+import { toErrorDescription } from './error-description.js'
+
 /**
  * Builds a `WWW-Authenticate` challenge (RFC 7235 §4.1): `Scheme name="value", …`.
  * Values come from this server, never from the request; quotes and backslashes are
@@ -6,7 +8,10 @@
 export function formatChallenge (scheme: string, parameters: Record<string, string | undefined>): string {
   const pairs: string[] = []
   for (const [name, value] of Object.entries(parameters)) {
-    if (value !== undefined) pairs.push(`${name}="${value.replace(/["\\]/g, '\\$&')}"`)
+    if (value === undefined) continue
+    // RFC 6750 §3: error_description uses RFC 6749 §5.2's characters, like the token endpoint's
+    const text = name === 'error_description' ? toErrorDescription(value) : value
+    pairs.push(`${name}="${text.replace(/["\\]/g, '\\$&')}"`)
   }
   return pairs.length === 0 ? scheme : `${scheme} ${pairs.join(', ')}`
 }

@@ -14,7 +14,8 @@ const KNOWN_PARAMETERS = new Set([
 
 // RFC 6749 Appendix B: the form is UTF-8. A lossy decode (U+FFFD for bad bytes) would make
 // different raw passwords the same string, so invalid bytes are refused instead
-const UTF8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM keeps a byte-order mark in the text, so the parser sees it and refuses it instead of it vanishing
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * Decodes one `application/x-www-form-urlencoded` name or value (WHATWG URL §5.1):
@@ -42,6 +43,8 @@ export function parseFormBody (body: string | Uint8Array): FormParameters {
   const parameters: Record<string, string> = Object.create(null)
   const text = typeof body === 'string' ? body : decodeBody(body)
   if (text === '') return parameters
+  // WHATWG urlencoded has no byte-order mark: one spelling per form, as for everything else here
+  if (text.startsWith('\uFEFF')) throw new InvalidRequestError('The request body starts with a byte order mark')
   const seen = new Set<string>()
   for (const pair of text.split('&')) {
     if (pair === '') continue
@@ -55,7 +58,7 @@ export function parseFormBody (body: string | Uint8Array): FormParameters {
       throw new InvalidRequestError('The request body is not valid form encoding')
     }
     if (seen.has(name)) {
-      throw new InvalidRequestError(KNOWN_PARAMETERS.has(name) ? `The "${name}" parameter is repeated` : 'A request parameter is repeated')
+      throw new InvalidRequestError(KNOWN_PARAMETERS.has(name) ? `The ${name} parameter is repeated` : 'A request parameter is repeated')
     }
     seen.add(name)
     if (value !== '') parameters[name] = value

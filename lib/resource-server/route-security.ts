@@ -3,6 +3,7 @@ import { InsufficientScopeError, InvalidOptionError, MissingCredentialsError, is
 import { authenticateRequest, combineRequirements, compileRequirement, isSecurityRequirement, refuseSoleScheme, type CompiledRequirement } from './requirements.js'
 import { isPromiseLike } from '../util/promise-like.js'
 import { requestAuthentication } from './request-authentication.js'
+import { quietRefusal } from './quiet-refusal.js'
 import { hasAllScopes } from '../protocol/scopes.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from '../schemes/security-scheme.js'
 
@@ -56,7 +57,9 @@ function effectiveSecurity (context: SecurityRequirement[] | undefined, routeOpt
 }
 
 // Custom error handlers may not apply error.headers: put the challenges on the reply too
-function challengeOnReply (reply: FastifyReply, error: unknown): void {
+function challengeOnReply (request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+  // Refusals are logged at debug (a 5xx, a failure of ours, still at error)
+  if (isCatalogueError(error) && ((error as { statusCode?: number }).statusCode ?? 500) < 500) quietRefusal(request, reply)
   const headers = (error as { headers?: Record<string, string | string[]> }).headers
   if (headers !== undefined) reply.headers(headers)
 }
@@ -67,7 +70,7 @@ function enforceAny (requirement: CompiledRequirement) {
       const [primary] = await authenticateRequest(request, requirement)
       request.auth = primary === undefined ? null : requestAuthentication(primary)
     } catch (error) {
-      challengeOnReply(reply, error)
+      challengeOnReply(request, reply, error)
       throw error
     }
   }
@@ -79,21 +82,21 @@ function enforceAny (requirement: CompiledRequirement) {
  * costs no promise and no search over alternatives.
  */
 function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, scopes: readonly string[]) {
-  function refuse (reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
+  function refuse (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
     if (!isCatalogueError(error)) {
       done(error as Error)
       return
     }
     const refusal = refuseSoleScheme(requirement, error)
-    challengeOnReply(reply, refusal)
+    challengeOnReply(request, reply, refusal)
     done(refusal)
   }
 
   function admit (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, auth: Authentication | null): void {
     if (auth === null) {
-      refuse(reply, done, new MissingCredentialsError())
+      refuse(request, reply, done, new MissingCredentialsError())
     } else if (!hasAllScopes(scopes, auth.scopes)) {
-      refuse(reply, done, new InsufficientScopeError())
+      refuse(request, reply, done, new InsufficientScopeError())
     } else {
       request.auth = requestAuthentication(auth)
       done()
@@ -105,11 +108,11 @@ function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, 
     try {
       outcome = scheme.authenticate(request)
     } catch (error) {
-      refuse(reply, done, error)
+      refuse(request, reply, done, error)
       return
     }
     if (isPromiseLike(outcome)) {
-      Promise.resolve(outcome).then((auth) => admit(request, reply, done, auth), (error: unknown) => refuse(reply, done, error))
+      Promise.resolve(outcome).then((auth) => admit(request, reply, done, auth), (error: unknown) => refuse(request, reply, done, error))
     } else {
       admit(request, reply, done, outcome)
     }

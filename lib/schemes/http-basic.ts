@@ -45,7 +45,7 @@ function userStoreVerifier (context: SchemeContext): (userId: string, password: 
   return async function verifyWithUserStore (userId, password) {
     const login = await context.verifyLogin(userId, password)
     if (login.account === null) return null
-    const user = await context.users.findById(login.account.id)
+    const user = await context.users.findById(login.id)
     if (user === null || user === undefined || isDisabled(user)) return null
     return { principal: user, scopes: new ScopeSet(login.scopes) }
   }

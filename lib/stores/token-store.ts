@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { TemporarilyUnavailableError, withRefusalHeaders } from '../errors.js'
+import { loggableError } from '../util/loggable-error.js'
 
 /**
  * The server-side state of refresh tokens and revocations, behind one small
@@ -183,7 +184,7 @@ export async function callStore<T> (operation: () => Promise<T>, log: FastifyBas
   try {
     return await operation()
   } catch (err) {
-    log.error({ err }, 'fastify-oauth2-password: token store unavailable')
+    log.error({ err: loggableError(err) }, 'fastify-oauth2-password: token store unavailable')
     // RFC 9110 §10.2.3: Retry-After as delay-seconds
     throw withRefusalHeaders(new TemporarilyUnavailableError('The token store is unavailable, retry later'), { 'retry-after': RETRY_AFTER_SECONDS })
   }

@@ -4,6 +4,7 @@ import type { AccessTokenClaims, ClaimsCheck } from '../jwt/access-token-claims.
 import { AuthenticationUnavailableError, InvalidTokenError } from '../errors.js'
 import { BoundedMap } from '../util/bounded-map.js'
 import { callStore, type AccessTokenStatus, type TokenStore } from '../stores/token-store.js'
+import { loggableError } from '../util/loggable-error.js'
 
 /** What protected routes do when the store cannot answer a revocation check. */
 export type StoreErrorPolicy = 'fail-closed' | 'fail-open'
@@ -113,7 +114,7 @@ export function createRevocation (config: RevocationConfig): Revocation {
     try {
       status = await lookup(claims)
     } catch (err) {
-      if (!degraded) log.error({ err }, `fastify-oauth2-password: token store unavailable; access tokens are ${config.onStoreError === 'fail-open' ? 'accepted unchecked' : 'refused'}`)
+      if (!degraded) log.error({ err: loggableError(err) }, `fastify-oauth2-password: token store unavailable; access tokens are ${config.onStoreError === 'fail-open' ? 'accepted unchecked' : 'refused'}`)
       degraded = true
       if (config.onStoreError === 'fail-open') return
       throw new AuthenticationUnavailableError()

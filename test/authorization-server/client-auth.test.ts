@@ -67,7 +67,7 @@ t.test('without a clients option, malformed client credentials are still refused
   assertInvalidClient(t, await postForm(app, LOGIN, { authorization: 'Bearer abc' }), 'another scheme')
   assertInvalidClient(t, await postForm(app, LOGIN, { authorization: 'Basic !!!' }), 'bad base64')
   assertInvalidClient(t, await postForm(app, LOGIN, basic(':secret')), 'an empty client id')
-  assertBadRequest(t, await postForm(app, { ...LOGIN, client_secret: 'x' }), { error: 'invalid_request', error_description: 'The "client_secret" parameter needs "client_id"' }, 'a secret without an id')
+  assertBadRequest(t, await postForm(app, { ...LOGIN, client_secret: 'x' }), { error: 'invalid_request', error_description: 'The client_secret parameter needs client_id' }, 'a secret without an id')
 })
 
 t.test('a public client identifies itself with client_id', async (t) => {
@@ -144,9 +144,9 @@ t.test('§2.3: one authentication method per request', async (t) => {
   assertBadRequest(t, await postForm(app, { ...LOGIN, client_id: 'svc', client_secret: 's3cr3t' }, basic('svc:s3cr3t')),
     { error: 'invalid_request', error_description: 'Client credentials were sent both in the header and in the body' }, 'header and body id + secret')
   assertBadRequest(t, await postForm(app, { ...LOGIN, client_id: 'web' }, basic('svc:s3cr3t')),
-    { error: 'invalid_request', error_description: 'The "client_id" parameter does not match the authenticated client' }, 'client_id mismatch')
+    { error: 'invalid_request', error_description: 'The client_id parameter does not match the authenticated client' }, 'client_id mismatch')
   assertBadRequest(t, await postForm(app, { ...LOGIN, client_secret: 's3cr3t' }),
-    { error: 'invalid_request', error_description: 'The "client_secret" parameter needs "client_id"' }, 'a secret without an id')
+    { error: 'invalid_request', error_description: 'The client_secret parameter needs client_id' }, 'a secret without an id')
 })
 
 t.test('§5.2 unauthorized_client: grantTypes restricts what a client may use', async (t) => {

@@ -67,10 +67,10 @@ t.test('invalid UTF-8 is invalid_request, percent-encoded or raw', async (t) => 
 
 t.test('RFC 6749 §3.2: a repeated parameter is invalid_request, named only when this server defines it', async (t) => {
   for (const name of ['grant_type', 'username', 'password', 'scope', 'client_id', 'client_secret', 'refresh_token', 'token', 'token_type_hint']) {
-    t.throws(() => parseFormBody(`${name}=a&${name}=b`), invalidRequest(`The "${name}" parameter is repeated`), name)
+    t.throws(() => parseFormBody(`${name}=a&${name}=b`), invalidRequest(`The ${name} parameter is repeated`), name)
   }
-  t.throws(() => parseFormBody('username=a&user%6Eame=b'), invalidRequest('The "username" parameter is repeated'), 'repeated once decoded')
-  t.throws(() => parseFormBody('username=&username=b'), invalidRequest('The "username" parameter is repeated'), 'an empty first value still counts')
+  t.throws(() => parseFormBody('username=a&user%6Eame=b'), invalidRequest('The username parameter is repeated'), 'repeated once decoded')
+  t.throws(() => parseFormBody('username=&username=b'), invalidRequest('The username parameter is repeated'), 'an empty first value still counts')
   const error = t.throws(() => parseFormBody('x-attacker-name=a&x-attacker-name=b'), invalidRequest('A request parameter is repeated'))
   t.notMatch(String((error as Error).message), 'x-attacker-name', 'an unknown name is never echoed')
 })

@@ -20,11 +20,11 @@ const BAD_CREDENTIALS = 'Incorrect username or password'
 const CONTROL = /[\x00-\x1F\x7F]/ // eslint-disable-line no-control-regex
 
 function checkLoginInput (username: string, password: string): void {
-  if (CONTROL.test(username)) throw new InvalidRequestError('The "username" parameter is malformed')
-  if (password.includes('\0')) throw new InvalidRequestError('The "password" parameter is malformed')
+  if (CONTROL.test(username)) throw new InvalidRequestError('The username parameter is malformed')
+  if (password.includes('\0')) throw new InvalidRequestError('The password parameter is malformed')
   // Said here rather than answered like a wrong password: the client can tell its user why
   if (exceedsBcryptLimit(password)) {
-    throw new InvalidRequestError(`The "password" parameter is longer than ${BCRYPT_MAX_PASSWORD_BYTES} bytes`)
+    throw new InvalidRequestError(`The password parameter is longer than ${BCRYPT_MAX_PASSWORD_BYTES} bytes`)
   }
 }
 
@@ -44,7 +44,7 @@ export function passwordGrant (config: PasswordGrantConfig): GrantHandler {
       await config.protection?.loginFailed(attempt, login.userId, login.reason)
       throw new InvalidGrantError(BAD_CREDENTIALS)
     }
-    await config.protection?.loginSucceeded(attempt, login.account.id)
-    return await config.issueTokens({ id: login.account.id }, login.scopes, client?.id ?? null)
+    await config.protection?.loginSucceeded(attempt, login.id)
+    return await config.issueTokens({ id: login.id }, login.scopes, client?.id ?? null)
   }
 }

@@ -252,14 +252,14 @@ t.test('login flood: unknown users take a bcrypt slot like known ones', async (t
 
 t.test('requireParameter (unit)', async (t) => {
   t.equal(requireParameter(form({ username: 'a' }), 'username'), 'a')
-  t.throws(() => requireParameter(form({}), 'username'), { code: 'FST_OAUTH2_INVALID_REQUEST', error: 'invalid_request', message: 'The "username" parameter is missing' })
+  t.throws(() => requireParameter(form({}), 'username'), { code: 'FST_OAUTH2_INVALID_REQUEST', error: 'invalid_request', message: 'The username parameter is missing' })
 })
 
 t.test('requestedScopes (unit)', async (t) => {
   const declared = new Set(['me', 'items'])
   t.same(requestedScopes(form({}), declared), [], 'absent')
   t.same(requestedScopes(form({ scope: 'items me items' }), declared), ['items', 'me'])
-  t.throws(() => requestedScopes(form({ scope: 'me  items' }), declared), { code: 'FST_OAUTH2_INVALID_SCOPE', error: 'invalid_scope', message: 'The "scope" parameter is malformed' })
+  t.throws(() => requestedScopes(form({ scope: 'me  items' }), declared), { code: 'FST_OAUTH2_INVALID_SCOPE', error: 'invalid_scope', message: 'The scope parameter is malformed' })
   t.throws(() => requestedScopes(form({ scope: 'me admin' }), declared), { code: 'FST_OAUTH2_INVALID_SCOPE', message: 'The requested scope is not declared by this server' })
   t.throws(() => requestedScopes(form({ scope: 'me' }), new Set()), { code: 'FST_OAUTH2_INVALID_SCOPE' }, 'nothing declared')
 })
