@@ -19,11 +19,11 @@ interface Entry<T> {
 }
 
 // FNV-1a over the last characters: the token's signature, unpredictable to anyone without the key, so
-// fingerprints spread evenly; a collision only admits a token one sighting early. 0 marks an empty slot.
+// fingerprints spread evenly; a collision only admits a token one sighting early. Odd, as 0 marks an empty slot.
 function fingerprint (token: string): number {
   let hash = 0x811c9dc5
   for (let index = Math.max(0, token.length - 8); index < token.length; index++) hash = Math.imul(hash ^ token.charCodeAt(index), 0x01000193)
-  return hash === 0 ? 1 : hash
+  return hash | 1
 }
 
 /**
