@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { createHmac, generateKeyPairSync, sign as cryptoSign } from 'node:crypto'
 import t, { type Test } from 'tap'
-import type { AccessTokens } from '../../lib/jwt/access-tokens.js'
+import { invalidTokenError, type AccessTokens } from '../../lib/jwt/access-tokens.js'
 import { accessTokensWith, type RawAccessTokenConfig } from '../helpers/access-tokens.js'
 
 // RFC 7515 (JWS) details of the one-pass verifier that RFC 8725's suite does not reach:
@@ -90,4 +90,14 @@ t.test('RFC 8725 §3.9: with several accepted audiences, any one of them matches
   t.equal(verifier.verify(hmacToken(HS256, JSON.stringify(claims({ aud: ['https://x.example', 'https://a.example'] })))).sub, 'alice', 'one of a list')
   refuses(t, verifier, hmacToken(HS256, JSON.stringify(claims({ aud: ['https://x.example'] }))), 'The access token issuer or audience is not accepted', 'none of a list')
   refuses(t, verifier, hmacToken(HS256, JSON.stringify(claims({ aud: [] }))), 'The access token issuer or audience is not accepted', 'an empty list')
+})
+
+t.test('RFC 7519 §4.1.1: an iss that is not a string is refused when an issuer is configured', async (t) => {
+  refuses(t, tokens({ issuer: 'https://auth.example' }), hmacToken(HS256, JSON.stringify(claims({ iss: 5 }))), 'The access token claims are invalid', 'iss a number')
+})
+
+t.test('fast-jwt errors (remote providers\' tokens) map to the same descriptions, generic when unknown', async (t) => {
+  t.match(invalidTokenError({ code: 'FAST_JWT_EXPIRED' }), { code: 'FST_OAUTH2_INVALID_TOKEN', message: 'The access token expired' })
+  t.match(invalidTokenError({ code: 'FAST_JWT_MALFORMED' }), { code: 'FST_OAUTH2_INVALID_TOKEN', message: 'The access token is invalid' })
+  t.match(invalidTokenError(new Error('anything')), { message: 'The access token is invalid' })
 })

@@ -28,3 +28,28 @@ t.test('the oldest entry makes room; size 0 stores nothing', async (t) => {
   none.set('a', '1', 0, 10, 0)
   t.equal(none.get('a', 1), undefined)
 })
+
+t.test('when nearly every lookup misses, a token is stored on its second verification only; hits restore storing on the first', async (t) => {
+  const cache = new VerifiedTokenCache<string>(4)
+  const miss = (count: number, prefix: string): void => {
+    for (let i = 0; i < count; i++) cache.get(`${prefix}${i}`, 1)
+  }
+  miss(1024, 'cold')
+  cache.set('once', 'claims', 0, 10, 0)
+  t.equal(cache.get('once', 1), undefined, 'a token verified once is not stored')
+  cache.set('once', 'claims', 0, 10, 0)
+  t.equal(cache.get('once', 1), 'claims', 'verified again while still recently seen: stored')
+  for (let i = 0; i < 1023; i++) cache.get('once', 1)
+  cache.set('fresh', 'claims', 0, 10, 0)
+  t.equal(cache.get('fresh', 1), 'claims', 'once hits are back, the first verification is stored again')
+})
+
+t.test('the table of recently seen tokens stays small whatever the size', async (t) => {
+  const huge = new VerifiedTokenCache<string>(10_000_000)
+  huge.set('a', 'claims', 0, 10, 0)
+  t.equal(huge.get('a', 1), 'claims')
+  const none = new VerifiedTokenCache<string>(0)
+  for (let i = 0; i < 1024; i++) none.get(`t${i}`, 1)
+  none.set('a', 'claims', 0, 10, 0)
+  t.equal(none.get('a', 1), undefined, 'size 0 still stores nothing')
+})
