@@ -16,6 +16,9 @@ declare module '../../lib/index.js' {
 }
 
 /** What {@link buildExampleApp} needs; {@link ExampleConfig} from `readConfig()` has it all. */
+// Refusals of single requests (a bad token, a missing scope): frequent, cheap to cause, logged at debug
+const PER_REQUEST_REFUSALS: ReadonlySet<string> = new Set(['authn_token_invalid', 'authz_fail'])
+
 export interface ExampleAppConfig {
   /** HS256 secret, at least 32 bytes. */
   jwtSecret: string
@@ -136,8 +139,12 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
       refreshTokens: true,
       revocation: { checkAccessTokens: true },
       // Every security event (OWASP Logging Vocabulary) as one JSON log line with an `event` field;
-      // pino stamps its own `time`, so the event's is left out
-      onSecurityEvent: ({ time, ...fields }, request) => { request.log.info(fields, 'security event') },
+      // pino stamps its own `time`, so the event's is left out. Refused requests are logged at
+      // debug: one line per refused token at info would let anyone fill the disk
+      onSecurityEvent: ({ time, ...fields }, request) => {
+        if (PER_REQUEST_REFUSALS.has(fields.event)) request.log.debug(fields, 'security event')
+        else request.log.info(fields, 'security event')
+      },
       ...(await sharedStore(app, config))
     })
   } catch (error) {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifySchema } from 'fastify'
+import { FOREIGN_ERROR_FIELDS } from '../openapi/token-operation.js'
 import { authenticateClient, type ClientRegistry } from './client-auth.js'
 import type { FormParameters } from '../protocol/form-body.js'
 import { requireParameter } from './grants/requested-scope.js'
@@ -24,7 +25,7 @@ export interface RevokeEndpointConfig {
 
 const OAUTH2_ERROR_BODY = {
   type: 'object',
-  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+  properties: { error: { type: 'string' }, error_description: { type: 'string' }, ...FOREIGN_ERROR_FIELDS },
   required: ['error']
 } as const
 

@@ -10,6 +10,16 @@ const NO_STORE_HEADERS = {
   Pragma: { type: 'string', enum: ['no-cache'], description: 'RFC 6749 §5.1: the answer must not be cached (HTTP/1.0 caches)' }
 } as const
 
+/**
+ * Fastify's error fields, for a refusal another plugin or hook raises on this route (a 429
+ * of `@fastify/rate-limit`): the schema also serializes, and must not cut such a body to `error`.
+ */
+export const FOREIGN_ERROR_FIELDS = {
+  statusCode: { type: 'integer', description: 'Only in a refusal by another plugin (Fastify\'s error shape)' },
+  code: { type: 'string', description: 'Only in a refusal by another plugin (Fastify\'s error shape)' },
+  message: { type: 'string', description: 'Only in a refusal by another plugin (Fastify\'s error shape)' }
+} as const
+
 function errorBody (description: string, codes: readonly TokenErrorCode[], headers: Record<string, unknown> = {}) {
   return {
     description,
@@ -18,7 +28,8 @@ function errorBody (description: string, codes: readonly TokenErrorCode[], heade
     properties: {
       // RFC 6749 §5.2: error is REQUIRED, error_description OPTIONAL (this server always sends one)
       error: { type: 'string', enum: [...codes] },
-      error_description: { type: 'string', description: 'Human-readable explanation, for the developer' }
+      error_description: { type: 'string', description: 'Human-readable explanation, for the developer' },
+      ...FOREIGN_ERROR_FIELDS
     },
     required: ['error']
   }

@@ -76,7 +76,13 @@ const CONTEXT: Record<string, { imports?: string, declarations?: string }> = {
   },
   principals: { imports: APP, declarations: 'declare const request: FastifyRequest' },
   testing: { imports: APP, declarations: 'declare const app: FastifyInstance\ndeclare const t: { teardown (fn: () => void): void }' },
-  typescript: { imports: APP, declarations: 'declare const app: FastifyInstance' }
+  typescript: { imports: APP, declarations: 'declare const app: FastifyInstance' },
+  'rate-limit': {
+    imports: `${APP}\nimport oauth2Password from 'fastify-oauth2-password'`,
+    declarations: "declare const app: FastifyInstance\ndeclare const options: OAuth2PasswordOptions"
+  },
+  throttling: { imports: APP },
+  'security-events': { declarations: 'declare const logger: { info (value: unknown): void }' }
 }
 
 const COMPILER_OPTIONS: ts.CompilerOptions = {

@@ -300,14 +300,16 @@ t.test('server limits: request and connection timeouts, body limit', async (t) =
 })
 
 t.test('logs errors, not every request, and refusals only at debug (issue 8 §6)', async (t) => {
-  const lines: Array<{ level: number, msg: string }> = []
-  const stream = { write: (line: string) => { lines.push(JSON.parse(line) as { level: number, msg: string }) } }
+  const lines: Array<{ level: number, msg: string, event?: string }> = []
+  const stream = { write: (line: string) => { lines.push(JSON.parse(line) as { level: number, msg: string, event?: string }) } }
   const app = await buildExampleApp({ jwtSecret: SECRET, bcryptCost: 4, database: ':memory:', logger: { level: 'info', stream } })
   t.teardown(() => app.close())
   t.equal((await get(app, '/health')).statusCode, 200)
   t.equal((await get(app, '/users/me', await login(t, app))).statusCode, 200)
   t.equal((await get(app, '/users/me')).statusCode, 401)
-  t.same(lines.map(({ level, msg }) => ({ level, msg })), [], 'no info line, not even for the refusal')
+  t.same(lines.map(({ level, msg, event }) => ({ level, msg, event })), [
+    { level: 30, msg: 'security event', event: 'authn_login_success' }
+  ], 'the login\'s security event only: no line per request, none for the refusal')
   assertNoSecrets(t, { body: JSON.stringify(lines) })
 })
 

@@ -43,6 +43,9 @@ const NO_STORE_HEADERS = {
 }
 
 const ERROR_DESCRIPTION = { type: 'string', description: 'Human-readable explanation, for the developer' }
+// A refusal another plugin raises on the route (a 429 of @fastify/rate-limit) keeps Fastify's fields
+const FOREIGN = 'Only in a refusal by another plugin (Fastify\'s error shape)'
+const FOREIGN_FIELDS = { statusCode: { type: 'integer', description: FOREIGN }, code: { type: 'string', description: FOREIGN }, message: { type: 'string', description: FOREIGN } }
 
 function errorResponse (description: string, codes: string[], headers: Record<string, unknown> = {}) {
   return {
@@ -53,7 +56,7 @@ function errorResponse (description: string, codes: string[], headers: Record<st
         schema: {
           description,
           type: 'object',
-          properties: { error: { type: 'string', enum: codes }, error_description: ERROR_DESCRIPTION },
+          properties: { error: { type: 'string', enum: codes }, error_description: ERROR_DESCRIPTION, ...FOREIGN_FIELDS },
           required: ['error']
         }
       }
