@@ -79,7 +79,7 @@ const CONTEXT: Record<string, { imports?: string, declarations?: string }> = {
   typescript: { imports: APP, declarations: 'declare const app: FastifyInstance' },
   'rate-limit': {
     imports: `${APP}\nimport oauth2Password from 'fastify-oauth2-password'`,
-    declarations: "declare const app: FastifyInstance\ndeclare const options: OAuth2PasswordOptions"
+    declarations: 'declare const app: FastifyInstance\ndeclare const options: OAuth2PasswordOptions'
   },
   throttling: { imports: APP },
   'security-events': { declarations: 'declare const logger: { info (value: unknown): void }' }
