@@ -92,6 +92,7 @@ export function serverOptions (logger: FastifyServerOptions['logger'] = false) {
 // Redis when configured (a Cluster by its seed nodes, or one server), its warnings in the app's log
 async function sharedStore (app: FastifyInstance, config: ExampleAppConfig): Promise<{ store?: TokenStore }> {
   const onWarning = (message: string): void => { app.log.warn(message) }
+  /* c8 ignore next: the Cluster case runs in test/e2e/redis-cluster-example.test.ts, a spawned process that records no coverage */
   if (config.redisCluster !== undefined) return { store: await redisTokenStore({ nodes: config.redisCluster, onWarning }) }
   if (config.redisUrl !== undefined) return { store: await redisTokenStore({ url: config.redisUrl, onWarning }) }
   return {}

@@ -29,12 +29,6 @@ export interface LoginProtection {
   loginSucceeded (attempt: LoginAttempt, userId: string | null): Promise<void>
 }
 
-/** The reason of a failed check, in the order the check runs: unknown user, wrong password, disabled account. */
-export function loginFailureReason (account: { readonly disabled?: boolean } | null, passwordValid: boolean): LoginFailureReason {
-  if (account === null) return 'unknown_user'
-  return passwordValid ? 'account_disabled' : 'wrong_password'
-}
-
 /** Builds the protection; `throttle` is `null` when throttling is off (events are still emitted). */
 export function createLoginProtection (throttle: LoginThrottle | null, events: SecurityEvents): LoginProtection {
   return {

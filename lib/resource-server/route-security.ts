@@ -59,7 +59,7 @@ function effectiveSecurity (context: SecurityRequirement[] | undefined, routeOpt
 // Custom error handlers may not apply error.headers: put the challenges on the reply too
 function challengeOnReply (request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   // Refusals are logged at debug (a 5xx, a failure of ours, still at error)
-  if (isCatalogueError(error) && ((error as { statusCode?: number }).statusCode ?? 500) < 500) quietRefusal(request, reply)
+  if (isCatalogueError(error) && Number(error.statusCode) < 500) quietRefusal(request, reply)
   const headers = (error as { headers?: Record<string, string | string[]> }).headers
   if (headers !== undefined) reply.headers(headers)
 }
