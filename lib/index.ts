@@ -4,11 +4,12 @@ import { createApi } from './api.js'
 import type { GrantHandler } from './authorization-server/grants/grant.js'
 import { passwordGrant } from './authorization-server/grants/password.js'
 import { refreshTokenGrant } from './authorization-server/grants/refresh-token.js'
-import { jwksRoute } from './authorization-server/jwks-route.js'
+import { JWKS_PATH, jwksRoute } from './authorization-server/jwks-route.js'
 import { revokeEndpoint } from './authorization-server/revoke-endpoint.js'
 import { tokenEndpoint } from './authorization-server/token-endpoint.js'
 import { createAccessTokens, type AccessTokens } from './jwt/access-tokens.js'
-import { documentProtectedRoute, securitySchemesCarrier, securitySchemesTransform } from './openapi/security-schemes.js'
+import { pluginOperationsCarrier } from './openapi/operations-carrier.js'
+import { documentProtectedRoute, securitySchemesTransform } from './openapi/security-schemes.js'
 import { tokenRouteSchema } from './openapi/token-operation.js'
 import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
 import { createAccountPolicy, type AccountPolicy } from './passwords/account-policy.js'
@@ -151,9 +152,11 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
   // Routes registered before the plugin are enforced too: onRoute never saw them
   fastify.addHook('onRequest', earlyRouteGuard({ schemes }))
-  // The token route adds the schemes to the OpenAPI document; the carrier does when @fastify/swagger comes later
+  // The token route adds the schemes to the OpenAPI document; when @fastify/swagger comes later, the carrier
+  // hands it the plugin's operations (this transform included) before the first route it sees
   const documentSchemes = securitySchemesTransform(schemes)
-  fastify.addHook('onRoute', securitySchemesCarrier(fastify, tokenPath.slice(fastify.prefix.length), documentSchemes))
+  const ownPaths = new Set([tokenPath, `${basePath}${options.revokeUrl}`, `${fastify.prefix}${JWKS_PATH}`])
+  fastify.addHook('onRoute', pluginOperationsCarrier(fastify, ownPaths))
 
   const grants = new Map<string, GrantHandler>([
     ['password', passwordGrant({ verifyLogin: accounts.verifyLogin, declaredScopes, issueTokens: tokens.issue, protection: loginProtection })]

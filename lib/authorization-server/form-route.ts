@@ -20,8 +20,7 @@ export function requestWithoutQuery (request: FastifyRequest): Record<string, un
 /** The route options every form endpoint route takes: its log line never carries the query. */
 export const FORM_ROUTE_LOG = { logSerializers: { req: requestWithoutQuery } } as const
 
-// OPTIONS stays free for CORS preflight (@fastify/cors answers it); HEAD, which has no body to
-// echo a query into, stays free for the OpenAPI carrier route of openapi/security-schemes.ts
+// OPTIONS stays free for CORS preflight (@fastify/cors answers it); HEAD has no body to echo a query into
 const OTHER_METHODS: HTTPMethods[] = ['GET', 'PUT', 'PATCH', 'DELETE']
 
 /**

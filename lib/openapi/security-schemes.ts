@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
+import type { FastifySchema, RouteOptions } from 'fastify'
 import type { SwaggerTransform } from '@fastify/swagger'
 import type { CompiledRequirement } from '../resource-server/requirements.js'
 import type { OAuthFlowObject, SecurityScheme, SecuritySchemeObject } from '../schemes/security-scheme.js'
@@ -35,12 +35,15 @@ function requiresScopes (requirement: CompiledRequirement): boolean {
  * Documents the refusals of a protected route in its response schema: 400
  * (malformed credentials), 401 (missing or bad credentials) and, when it needs
  * scopes, 403, each with its `WWW-Authenticate` header. A status the route
- * documents itself is left as it is.
+ * documents itself is left as it is; a route that documents none keeps its default 200.
  */
 export function documentProtectedRoute (routeOptions: RouteOptions, requirement: CompiledRequirement): void {
   // The route-security hook has written the requirement into the schema: there is one
   const schema = routeOptions.schema as FastifySchema & { response?: ResponseMap }
   const response: ResponseMap = { ...schema.response }
+  // @fastify/swagger documents a route without responses as `200 Default Response`; the refusals
+  // added below would take that away, and Swagger UI would show only them
+  if (schema.response === undefined) response['200'] = { description: 'Default Response' }
   // RFC 6750 §3.1: invalid_request is answered with 400
   response['400'] ??= { description: 'Malformed request or credentials (RFC 6750 §3.1 `invalid_request`)', headers: CHALLENGE_HEADER, ...FASTIFY_ERROR_BODY }
   response['401'] ??= { description: 'Missing or invalid credentials (RFC 6750 §3.1 `invalid_token`)', headers: CHALLENGE_HEADER, ...FASTIFY_ERROR_BODY }
@@ -153,8 +156,8 @@ interface DocumentInProgress {
 /**
  * Adds the plugin's security schemes to the document `@fastify/swagger` is
  * building (`components.securitySchemes`, or `securityDefinitions` in Swagger 2.0).
- * Runs as the `swaggerTransform` of the route that the document reaches before any
- * route naming these schemes (the token route, or {@link securitySchemesCarrier}'s).
+ * Runs as the `swaggerTransform` of the token route, which the document reaches before any
+ * route naming these schemes (its copy by `pluginOperationsCarrier` when `@fastify/swagger` comes later).
  * The plugin's schemes replace same-named ones of the `@fastify/swagger` options:
  * the document shows what is enforced. Those options are copied, never changed.
  */
@@ -178,34 +181,5 @@ export function securitySchemesTransform (schemes: ReadonlyMap<string, SecurityS
       document.securityDefinitions = documented
     }
     return { schema: input.schema, url: input.url }
-  }
-}
-
-/** `@fastify/swagger`'s plugin name, as `fastify.hasPlugin()` knows it. */
-const SWAGGER_PLUGIN = '@fastify/swagger'
-
-/**
- * An onRoute hook for apps that register `@fastify/swagger` after this plugin.
- * `@fastify/swagger` only collects routes registered after it, so it never sees the
- * token route that adds the schemes, and would fail on the first route naming them.
- * Before the first route it does see, this registers a hidden `HEAD` route at the
- * token URL that carries `transform` into the document. That route answers as if
- * it did not exist (the app's 404), so the app's behaviour is unchanged.
- */
-export function securitySchemesCarrier (instance: FastifyInstance, url: string, transform: SwaggerTransform) {
-  // Registered before this plugin, @fastify/swagger collects the token route and its transform
-  let carried = instance.hasPlugin(SWAGGER_PLUGIN)
-  return function carrySecuritySchemes (): void {
-    if (carried || !instance.hasPlugin(SWAGGER_PLUGIN)) return
-    carried = true
-    instance.route({
-      method: 'HEAD',
-      url,
-      schema: { hide: true },
-      config: { swagger: { exposeHeadRoute: true }, swaggerTransform: transform },
-      handler: function securitySchemesCarrierNotFound (_request: FastifyRequest, reply: FastifyReply) {
-        reply.callNotFound()
-      }
-    })
   }
 }

@@ -307,11 +307,24 @@ t.test('documented refusals', async (t) => {
     })
   })
 
-  t.test('a route without a response schema gets the refusals only', async (t) => {
-    const { document } = await documented(t, (app) => {
+  t.test('a route without a response schema keeps @fastify/swagger\'s default 200 next to the refusals', async (t) => {
+    const { app, document } = await documented(t, (app) => {
       app.get('/bare', { schema: { security: app.oauth2.requirement() } }, ok)
+      app.get('/text', { schema: { security: app.oauth2.requirement() } }, async () => 'plain text')
+      app.get('/public', ok)
     })
-    t.same(operation(document, '/bare'), { security: [{ OAuth2PasswordBearer: [] }], responses: { 400: REFUSED_400, 401: REFUSED_401 } })
+    const DEFAULT_200 = { description: 'Default Response', content: { 'application/json': { schema: { description: 'Default Response' } } } }
+    t.same(operation(document, '/bare'), { security: [{ OAuth2PasswordBearer: [] }], responses: { 200: DEFAULT_200, 400: REFUSED_400, 401: REFUSED_401 } })
+    t.same(operation(document, '/public'), { responses: { 200: { description: 'Default Response' } } }, 'what @fastify/swagger writes for a public route')
+
+    t.test('and answers as before: any JSON, and text as text', async (t) => {
+      const token = (await app.oauth2.issueTokens({ id: 'bob' }, [])).access_token
+      const headers = { authorization: `Bearer ${token}` }
+      const json = await app.inject({ url: '/bare', headers })
+      t.same([json.statusCode, json.headers['content-type'], json.json()], [200, 'application/json; charset=utf-8', { ok: true }])
+      const text = await app.inject({ url: '/text', headers })
+      t.same([text.statusCode, text.headers['content-type'], text.body], [200, 'text/plain; charset=utf-8', 'plain text'])
+    })
   })
 
   t.test('the documented error schema never breaks an app\'s own error bodies', async (t) => {

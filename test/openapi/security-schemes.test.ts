@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import swagger, { type SwaggerOptions } from '@fastify/swagger'
 import { Validator } from '@seriousme/openapi-schema-validator'
@@ -117,34 +118,41 @@ for (const version of ['3.0.3', '3.1.0']) {
   })
 }
 
-t.test('swagger first: the token operation is documented and no carrier route is added', async (t) => {
+t.test('swagger first: the token operation is documented and no copy is added', async (t) => {
   const { app, document } = await documented(t)
   t.same(Object.keys(document.paths), ['/token', '/me'])
   t.same(Object.keys(document.paths['/token'] ?? {}), ['post'])
-  t.equal(app.hasRoute({ method: 'HEAD', url: '/token' }), false)
+  t.equal(app.hasRoute({ method: 'POST', url: '/token', constraints: { host: /(?!)/ } }), false)
 })
 
-t.test('plugin first: @fastify/swagger never saw the token route; a hidden HEAD route carries the schemes', async (t) => {
-  const { app, document } = await documented(t, { order: 'plugin first' })
-  t.same(Object.keys(document.paths), ['/me'], 'the token operation is documented only when @fastify/swagger comes first')
-  t.equal(app.hasRoute({ method: 'HEAD', url: '/token' }), true)
+t.test('plugin first: the document is the one of swagger first', async (t) => {
+  const { document } = await documented(t, { order: 'plugin first' })
+  const { document: swaggerFirst } = await documented(t)
+  t.same(document, swaggerFirst)
+  t.same(Object.keys(document.paths), ['/token', '/me'])
 
-  t.test('HEAD on the token URL answers as a route that does not exist', async (t) => {
-    const carried = await app.inject({ method: 'HEAD', url: '/token' })
-    const unknown = await app.inject({ method: 'HEAD', url: '/unknown' })
-    t.equal(carried.statusCode, 404)
-    t.equal(carried.headers['content-type'], unknown.headers['content-type'])
-    t.equal(carried.headers['content-length'], String(JSON.stringify({ message: 'Route HEAD:/token not found', error: 'Not Found', statusCode: 404 }).length))
-    t.equal(carried.body, '')
+  t.test('revocation and JWKS operations too', async (t) => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const plugin = { secret: undefined, refreshTokens: true, keys: [{ kid: 'k1', algorithm: 'ES256' as const, privateKey, publicKey }] }
+    const late = await documented(t, { order: 'plugin first', plugin })
+    const early = await documented(t, { plugin })
+    t.same(late.document, early.document)
+    t.same(Object.keys(late.document.paths), ['/token', '/revoke', '/.well-known/jwks.json', '/me'])
   })
 
-  t.test('the token endpoint itself is untouched', async (t) => {
-    const response = await app.inject({ method: 'POST', url: '/token', payload: 'username=johndoe&password=secret', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
-    t.equal(response.statusCode, 200)
+  t.test('the plugin\'s routes answer as before: one POST route, the copies never reached', async (t) => {
+    const { app } = await documented(t, { order: 'plugin first' })
+    const login = await app.inject({ method: 'POST', url: '/token', payload: 'username=johndoe&password=secret', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    t.equal(login.statusCode, 200)
+    t.equal(login.headers['cache-control'], 'no-store')
+    const head = await app.inject({ method: 'HEAD', url: '/token' })
+    t.equal(head.statusCode, 404)
+    const get = await app.inject({ method: 'GET', url: '/token' })
+    t.same([get.statusCode, get.headers.allow], [405, 'POST'])
   })
 })
 
-t.test('plugin first, under a prefix: the carrier sits at the prefixed token URL', async (t) => {
+t.test('plugin first, under a prefix: the operations at their prefixed paths', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   let api: FastifyInstance | undefined
@@ -157,27 +165,26 @@ t.test('plugin first, under a prefix: the carrier sits at the prefixed token URL
   await app.ready()
   const document = JSON.parse(JSON.stringify(api?.swagger())) as Document
   t.same(document.components?.securitySchemes, { OAuth2PasswordBearer: passwordScheme('/api/token') })
-  t.same(Object.keys(document.paths), ['/api/me'])
-  t.equal(app.hasRoute({ method: 'HEAD', url: '/api/token' }), true)
-  t.equal((await app.inject({ method: 'HEAD', url: '/api/token' })).statusCode, 404)
+  t.same(Object.keys(document.paths), ['/api/token', '/api/me'])
+  const login = await app.inject({ method: 'POST', url: '/api/token', payload: 'username=johndoe&password=secret', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(login.statusCode, 200)
 })
 
-t.test('plugin first, with no route after @fastify/swagger: no carrier, and a document without schemes', async (t) => {
+t.test('plugin first, with no route after @fastify/swagger: nothing to carry, an empty document', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(oauth2Password, pluginOptions())
   await app.register(swagger, { openapi: { info: INFO } })
   await app.ready()
-  t.equal(app.hasRoute({ method: 'HEAD', url: '/token' }), false)
   t.same(JSON.parse(JSON.stringify(app.swagger())), { openapi: '3.0.3', info: INFO, components: { schemas: {} }, paths: {} })
 })
 
-t.test('without @fastify/swagger: no carrier route either', async (t) => {
+t.test('without @fastify/swagger: no copies either', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await pluginAndRoute(app, {})
   await app.ready()
-  t.equal(app.hasRoute({ method: 'HEAD', url: '/token' }), false)
+  t.equal(app.hasRoute({ method: 'POST', url: '/token', constraints: { host: /(?!)/ } }), false)
 })
 
 t.test('tokenUrl is the URL the browser must call', async (t) => {
