@@ -88,6 +88,7 @@ async function consumer (name: string, fixtures: string[], tsFile: string): Prom
 t.test('the tarball holds the build and nothing else', async (t) => {
   t.ok(packed.includes('package.json'))
   t.ok(packed.includes('dist/index.js'))
+  t.ok(packed.includes('dist/index.cjs') && packed.includes('dist/index.d.cts'), 'the CommonJS entry')
   t.ok(packed.includes('dist/index.d.ts'))
   t.same(packed.filter((path) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path)), [], 'no sources, tests or examples')
   t.notOk(existsSync(join(ROOT, 'node_modules/fastify-oauth2-password')), 'consumers cannot reach the repo by package name')
@@ -112,26 +113,54 @@ t.test('ESM consumer: import oauth2Password from \'fastify-oauth2-password\'', a
   })
 })
 
-t.test('CommonJS consumer: require(\'fastify-oauth2-password\') through require(esm)', async (t) => {
-  const project = await consumer('cjs', ['cjs.cts', 'plain.cjs'], 'cjs.cts')
+t.test('CommonJS consumer: require(\'fastify-oauth2-password\') is the plugin', async (t) => {
+  const project = await consumer('cjs', ['cjs.cts', 'plain.cjs', 'checked.cjs'], 'cjs.cts')
+  const tsc = async (...args: string[]): Promise<string> => await run(process.execPath, [TSC, ...args], project)
 
-  t.test('TypeScript (.cts): the named export or .default', async (t) => {
-    await run(process.execPath, [TSC, '-p', project], project)
+  t.test('TypeScript (.cts, module nodenext): the required value, its .default and named exports, augmented types', async (t) => {
+    await tsc('-p', project)
     t.same(report(await run(process.execPath, ['out/cjs.cjs'], project)), {
       refused: [401, 'Bearer realm="api"'],
       login: 200,
       me: [200, { id: 'johndoe', email: 'john@example.com', fullName: null }],
-      sameFunction: true
+      sameFunction: true,
+      errorCode: 'FST_OAUTH2_INVALID_TOKEN',
+      options: true
     })
   })
 
-  t.test('plain JavaScript: register(require(...)) as is', async (t) => {
+  // TypeScript's node16 mode predates require(esm) and refuses the ESM declarations the CommonJS ones
+  // alias; node10 resolution (module commonjs) ignores `exports` and misreads @fastify/error's types
+  t.test('TypeScript (.cts, module node20): the same file type-checks', async (t) => {
+    await tsc('-p', project, '--noEmit', '--module', 'node20', '--moduleResolution', 'node16')
+    t.pass()
+  })
+
+  t.test('// @ts-check JavaScript: app.register(require(...), opts) and the augmented request', async (t) => {
+    await tsc('--noEmit', '--allowJs', '--checkJs', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'checked.cjs')
+    t.pass()
+  })
+
+  t.test('plain JavaScript: register(require(...)) as is, ./testing, one copy of the module', async (t) => {
     t.same(report(await run(process.execPath, ['plain.cjs'], project)), {
       login: 200,
       me: [200, { id: 'johndoe' }],
-      exports: true
+      testing: 200,
+      plugin: true,
+      named: true
     })
   })
+})
+
+t.test('the CommonJS declarations alias every export of the ESM entry', async (t) => {
+  const cts = await readFile(join(ROOT, 'dist/index.d.cts'), 'utf8')
+  const esm = await readFile(join(ROOT, 'lib/index.ts'), 'utf8')
+  const aliased = [...cts.matchAll(/export import (\w+) =/g)].map((match) => match[1])
+  // Every name in an `export { … } from` list of lib/index.ts (without `type` and `as` parts)
+  const exported = [...esm.matchAll(/^export (?:type )?\{([^}]*)\} from/gm)].flatMap((match) => (match[1] as string).split(','))
+    .map((name) => name.trim().replace(/^type /, '').split(' as ').pop() as string).filter((name) => name !== '')
+  t.same(aliased.sort(), exported.sort())
+  t.ok(exported.length > 100)
 })
 
 // Consumers' @types/node: the published declarations must compile with every maintained major

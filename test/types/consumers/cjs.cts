@@ -1,14 +1,14 @@
 /**
- * A CommonJS consumer of the packed tarball: `require()` of the ESM package
- * (Node >= 20.19). tsc compiles `import x = require()` to `const x = require()`.
+ * A CommonJS consumer of the packed tarball (its CommonJS entry, which loads the ESM build
+ * through require(esm), Node >= 20.19). tsc compiles `import x = require()` to
+ * `const x = require()`. Type-checked as `module` nodenext, node20 and commonjs.
  * Prints one JSON line the test asserts.
  */
 import Fastify = require('fastify')
 import type { FastifyInstance } from 'fastify'
 import oauth2PasswordPackage = require('fastify-oauth2-password')
 
-// The package is ESM: require() returns its namespace. The plugin is `.default`,
-// or the named export `oauth2Password`; both are the same function.
+// require() returns the plugin itself, with `.default` and the named exports on it: all the same function
 const { oauth2Password, hashPassword } = oauth2PasswordPackage
 
 // The user as routes see it, and the account (the user plus its hash) that only the login reads
@@ -32,7 +32,8 @@ async function main (): Promise<void> {
   const accounts = new Map<string, Account>([['johndoe', { id: 'johndoe', passwordHash, scopes: ['me'], email: 'john@example.com' }]])
 
   const app = Fastify()
-  await app.register(oauth2Password, {
+  // The required value itself, as with every @fastify/* plugin
+  await app.register(oauth2PasswordPackage, {
     secret: 'a-cjs-consumer-secret-of-at-least-32-bytes',
     scopes: { me: 'Read your profile' },
     bcrypt: { cost: 4 },
@@ -66,17 +67,22 @@ async function main (): Promise<void> {
     refused: [refused.statusCode, refused.headers['www-authenticate']],
     login: login.statusCode,
     me: [me.statusCode, me.json()],
-    sameFunction: oauth2PasswordPackage.default === oauth2Password
+    sameFunction: oauth2PasswordPackage.default === oauth2PasswordPackage && oauth2Password === oauth2PasswordPackage,
+    // Types of the namespace: an option object and an error class, by their names
+    errorCode: new oauth2PasswordPackage.InvalidTokenError('x').code satisfies string,
+    options: options.scopes !== undefined
   }))
 }
 
-// What TypeScript refuses: the namespace itself is not a plugin type (plain JavaScript may
-// pass it, since Fastify unwraps `default`; see plain.cjs). Never called.
-function namespaceIsNotAPlugin (app: FastifyInstance): void {
-  // @ts-expect-error: register the plugin (`.default` or `oauth2Password`), not the namespace
-  app.register(oauth2PasswordPackage, { secret: 'x', users: { findByUsername: () => null, findById: () => null } })
+// Types reach CommonJS code through the namespace, as with @fastify/* plugins
+const options: oauth2PasswordPackage.OAuth2PasswordOptions = { secret: 'x', scopes: { me: 'Read your profile' }, users: { findByUsername: () => null, findById: () => null } }
+
+// What TypeScript refuses: an undeclared option. Never called.
+function wrongOption (app: FastifyInstance): void {
+  // @ts-expect-error: `acessTokenTtl` is not an option
+  app.register(oauth2PasswordPackage, { secret: 'x', acessTokenTtl: '1m', users: { findByUsername: () => null, findById: () => null } })
 }
-export { namespaceIsNotAPlugin }
+export { wrongOption }
 
 main().catch((error: unknown) => {
   console.error(error)

@@ -1,8 +1,9 @@
 'use strict'
 // What a plain JavaScript CommonJS app writes: `register(require(...))` with no `.default`.
-// Fastify (avvio) takes a module namespace's `default`, so this works at run time.
+// The required value is the plugin itself; `./testing` works from CommonJS too.
 const Fastify = require('fastify')
 const oauth2Password = require('fastify-oauth2-password')
+const { authenticateAs } = require('fastify-oauth2-password/testing')
 
 async function main () {
   const passwordHash = await oauth2Password.hashPassword('secret', { cost: 4 })
@@ -24,8 +25,17 @@ async function main () {
     payload: 'username=johndoe&password=secret'
   })
   const me = await app.inject({ url: '/users/me', headers: { authorization: `Bearer ${login.json().access_token}` } })
+  const helped = await app.inject({ url: '/users/me', headers: await authenticateAs(app, { id: 'johndoe', scopes: ['me'] }) })
   await app.close()
-  console.log(JSON.stringify({ login: login.statusCode, me: [me.statusCode, me.json()], exports: Object.keys(oauth2Password).includes('default') }))
+  // One copy of the module: import() gives the same plugin require() gave
+  const esm = await import('fastify-oauth2-password')
+  console.log(JSON.stringify({
+    login: login.statusCode,
+    me: [me.statusCode, me.json()],
+    testing: helped.statusCode,
+    plugin: typeof oauth2Password === 'function' && oauth2Password.default === oauth2Password && esm.default === oauth2Password,
+    named: oauth2Password.hashPassword === esm.hashPassword && oauth2Password.InvalidTokenError === esm.InvalidTokenError
+  }))
 }
 
 main().catch((error) => {
