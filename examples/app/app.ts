@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys, type TokenStore } from '../../lib/index.js'
 import { openUserDatabase, type User } from './database.js'
-import { itemsSchema, statusSchema, userSchema } from './schemas.js'
+import { clientErrorSchema, itemsSchema, statusSchema, userSchema } from './schemas.js'
 
 // The app names its user and scope types once; request.currentUser() and
 // app.oauth2.requirement() are typed with them (a published app writes
@@ -112,8 +112,16 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
         info: {
           title: 'fastify-oauth2-password example',
           description: 'The FastAPI "OAuth2 scopes" tutorial on Fastify. Log in with johndoe / secret through Authorize.',
-          version: '1.0.0'
-        }
+          version: '1.0.0',
+          license: { name: 'MIT', identifier: 'MIT' }
+        },
+        // Relative: the document works wherever the server listens (PORT, HOST, a proxy)
+        servers: [{ url: '/', description: 'This server' }],
+        tags: [
+          { name: 'OAuth2', description: 'The token and revocation endpoints the plugin adds (RFC 6749, RFC 7009)' },
+          { name: 'users', description: 'The current user and what it owns (password-flow tokens, HTTP Basic)' },
+          { name: 'service', description: 'Service status, reports and liveness' }
+        ]
       }
     })
     await app.register(oauth2Password, {
@@ -158,6 +166,8 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
   app.get('/users/me', {
     schema: {
       summary: 'The current user',
+      operationId: 'readUsersMe',
+      tags: ['users'],
       security: app.oauth2.requirement('me'),
       response: { 200: userSchema }
     }
@@ -168,6 +178,8 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
   app.get('/users/me/items', {
     schema: {
       summary: 'Items of the current user',
+      operationId: 'readOwnItems',
+      tags: ['users'],
       security: app.oauth2.requirement('me', 'items'),
       response: { 200: itemsSchema }
     }
@@ -179,6 +191,8 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
   app.get('/status', {
     schema: {
       summary: 'Any valid token',
+      operationId: 'readSystemStatus',
+      tags: ['service'],
       security: app.oauth2.requirement(),
       response: { 200: statusSchema }
     }
@@ -190,6 +204,8 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
   app.get('/reports', {
     schema: {
       summary: 'Reports (API key or token with scope "items")',
+      operationId: 'readReports',
+      tags: ['service'],
       security: [{ ApiKey: [] }, ...app.oauth2.requirement('items')],
       response: { 200: reportsSchema }
     }
@@ -201,6 +217,8 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
   app.get('/basic/me', {
     schema: {
       summary: 'The current user, over HTTP Basic',
+      operationId: 'readBasicMe',
+      tags: ['users'],
       security: [{ Basic: [] }],
       response: { 200: userSchema }
     }
@@ -211,7 +229,11 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
   app.get('/health', {
     schema: {
       summary: 'Liveness probe (public)',
-      response: { 200: statusSchema }
+      operationId: 'health',
+      tags: ['service'],
+      // Public even under a plugin-wide `security` default, and documented as such
+      security: [],
+      response: { 200: statusSchema, '4xx': clientErrorSchema }
     }
   }, async function health () {
     return { status: 'ok' }

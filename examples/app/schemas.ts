@@ -41,3 +41,16 @@ export const statusSchema = {
   required: ['status'],
   additionalProperties: false
 } as const
+
+/** Any route's answer to a request Fastify refuses before the handler (a malformed URL, a body on GET…). */
+export const clientErrorSchema = {
+  description: 'The request is malformed (Fastify\'s error body)',
+  type: 'object',
+  properties: {
+    statusCode: { type: 'integer' },
+    code: { type: 'string' },
+    error: { type: 'string' },
+    message: { type: 'string' }
+  },
+  required: ['statusCode', 'error', 'message']
+} as const
