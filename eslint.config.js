@@ -46,7 +46,7 @@ export default [
   ...neostandard({
     ts: true,
     filesTs: ['**/*.ts', '**/*.mts', '**/*.cts'],
-    ignores: ['test/docs/.samples/**', 'dist/**', 'coverage/**', '.tap/**', 'node_modules/**', 'test/types/consumers/**/node_modules/**']
+    ignores: ['test/docs/.samples/**', 'test/docs/.from-fastapi-samples/**', 'dist/**', 'coverage/**', '.tap/**', 'node_modules/**', 'test/types/consumers/**/node_modules/**']
   }),
   {
     files: ['lib/**/*.ts'],
