@@ -182,7 +182,7 @@ if (chromiumInstalled(t)) {
     const token = (await login.json() as { access_token: string }).access_token
 
     t.test('Try it out on GET /users/me sends the token and shows 200 with johndoe', async (t) => {
-      const { response, block } = await tryItOut(page, 'operations-default-get_users_me', '/users/me')
+      const { response, block } = await tryItOut(page, 'operations-users-readUsersMe', '/users/me')
       t.equal(response.request().headers().authorization, `Bearer ${token}`)
       t.equal(response.status(), 200)
       const shown = await shownResponse(block)
@@ -194,7 +194,7 @@ if (chromiumInstalled(t)) {
     t.test('the authorization survives a reload (persistAuthorization)', async (t) => {
       await page.reload()
       await page.locator('.scheme-container .btn.authorize.locked').waitFor()
-      const { response, block } = await tryItOut(page, 'operations-default-get_users_me_items', '/users/me/items')
+      const { response, block } = await tryItOut(page, 'operations-users-readOwnItems', '/users/me/items')
       t.equal(response.request().headers().authorization, `Bearer ${token}`)
       const shown = await shownResponse(block)
       t.equal(shown.status, '200')
@@ -212,7 +212,7 @@ if (chromiumInstalled(t)) {
     t.equal(login.status(), 200)
     t.equal(formOf(login).scope, 'me')
     await closeDialog(dialog)
-    const { response, block } = await tryItOut(page, 'operations-default-get_users_me_items', '/users/me/items')
+    const { response, block } = await tryItOut(page, 'operations-users-readOwnItems', '/users/me/items')
     t.equal(response.status(), 403)
     t.equal(response.headers()['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", error_description="Not enough permissions", scope="me items"')
     t.equal((await shownResponse(block)).status, '403')
