@@ -1,8 +1,10 @@
 // @ts-check
 'use strict'
 // A JavaScript CommonJS app type-checked by tsc (checkJs, the packed declarations checked too):
-// `app.register(require('fastify-oauth2-password'), opts)` and the augmented request.currentUser().
+// `app.register(require('fastify-oauth2-password'), opts)`, the augmented request.currentUser()
+// and the ./testing helpers.
 const Fastify = require('fastify')
+const { authenticateAs } = require('fastify-oauth2-password/testing')
 
 async function main () {
   const app = Fastify()
@@ -19,6 +21,10 @@ async function main () {
     const user = await request.currentUser()
     return { id: user.id, scopes: [...request.auth?.scopes ?? []] }
   })
+  // The test helpers are typed from CommonJS too
+  /** @type {{ authorization: string }} */
+  const headers = await authenticateAs(app, { id: 'johndoe', scopes: ['me'] }, ['me'])
+  await app.inject({ url: '/users/me', headers })
   // @ts-expect-error: the options are checked: `acessTokenTtl` is not one
   app.register(require('fastify-oauth2-password'), { secret: 'x', acessTokenTtl: '1m', users: { findByUsername: () => null, findById: () => null } })
   return app
