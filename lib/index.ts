@@ -12,6 +12,7 @@ import { documentProtectedRoute, securitySchemesCarrier, securitySchemesTransfor
 import { tokenRouteSchema } from './openapi/token-operation.js'
 import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
 import { createAccountPolicy, type AccountPolicy } from './passwords/account-policy.js'
+import { loadArgon2 } from './passwords/argon2.js'
 import { createPasswordHasher } from './passwords/password-hasher.js'
 import { createLoginVerifier, type VerifyLogin } from './passwords/verify-login.js'
 import { createLoginProtection, type LoginProtection } from './protection/login-protection.js'
@@ -47,7 +48,7 @@ interface AccountServices {
 }
 
 function buildAccountServices (fastify: FastifyInstance, options: ResolvedOptions, declaredScopes: ReadonlySet<string>): AccountServices {
-  const passwords = createPasswordHasher(options.bcrypt)
+  const passwords = createPasswordHasher(options.passwordHashing)
   const policy = createAccountPolicy(options.users, declaredScopes)
   const verifyLogin = createLoginVerifier({ users: options.users, passwords, policy, onRehash: options.onRehash, log: fastify.log })
   return { passwords, policy, verifyLogin }
@@ -107,6 +108,8 @@ function buildProtection (fastify: FastifyInstance, options: ResolvedOptions, st
 
 async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
+  // The optional peer is loaded now, so a missing one fails register(), not a login
+  if (options.passwordHashing.algorithm === 'argon2id') await loadArgon2()
   const accessTokens = buildAccessTokens(options)
   const declaredScopes: ReadonlySet<string> = new Set(Object.keys(options.scopes))
   const accounts = buildAccountServices(fastify, options, declaredScopes)
@@ -156,7 +159,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.addHook('onRoute', securitySchemesCarrier(fastify, tokenPath.slice(fastify.prefix.length), documentSchemes))
 
   const grants = new Map<string, GrantHandler>([
-    ['password', passwordGrant({ verifyLogin: accounts.verifyLogin, declaredScopes, issueTokens: tokens.issue, protection: loginProtection })]
+    ['password', passwordGrant({ verifyLogin: accounts.verifyLogin, declaredScopes, issueTokens: tokens.issue, protection: loginProtection, maxPasswordBytes: passwords.maxPasswordBytes })]
   ])
   if (refreshTokens !== null) {
     grants.set('refresh_token', refreshTokenGrant({
@@ -204,16 +207,21 @@ const plugin = fp(oauth2Password, { fastify: '5.x', name: 'fastify-oauth2-passwo
 export default plugin
 export { plugin as oauth2Password }
 
-export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } from './passwords/bcrypt.js'
+export { BCRYPT_MAX_PASSWORD_BYTES } from './passwords/bcrypt.js'
 export {
-  AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
+  hashPassword, verifyPassword, needsRehash,
+  type Argon2idHashingOptions, type BcryptHashingOptions, type PasswordHashingAlgorithm, type PasswordHashingOptions
+} from './passwords/password-hashing.js'
+export { DEFAULT_ARGON2_PARAMETERS, type Argon2Parameters } from './passwords/argon2.js'
+export {
+  Argon2UnavailableError, AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
   InvalidOptionError, InvalidRequestError, InvalidScopeError, InvalidTokenError, MalformedCredentialsError, MissingCredentialsError,
   LoginThrottledError, PasswordTooLongError, RefreshTokenReusedError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError, UnsafeStoreError,
   UnknownSchemeError, UnknownScopeError, UnsupportedGrantTypeError, UnsupportedTokenTypeError,
   type AuthenticationError, type BearerErrorCode, type OAuth2Error, type OAuth2ErrorCode
 } from './errors.js'
 export type { OAuth2PasswordApi } from './api.js'
-export type { BackoffOptions, OAuth2PasswordOptions, ThrottlingOptions } from './options.js'
+export type { BackoffOptions, HashingGateOptions, OAuth2PasswordOptions, ThrottlingOptions } from './options.js'
 export {
   SECURITY_EVENT_CHANNEL, SECURITY_EVENT_NAMES, securityEventChannel,
   type SecurityEvent, type SecurityEventListener, type SecurityEventMechanism, type SecurityEventName, type SecurityEventReason

@@ -2,8 +2,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { InvalidScopeError } from '../errors.js'
 import type { UserAccount, UserStore } from '../types.js'
 import { accountId, type AccountGrant, type AccountPolicy } from './account-policy.js'
-import { exceedsBcryptLimit } from './bcrypt.js'
 import type { PasswordHasher } from './password-hasher.js'
+import { exceedsPasswordLimit } from './password-hashing.js'
 
 /** What {@link createLoginVerifier} needs: the user store, the gated hasher, the account policy. */
 export interface LoginVerifierConfig {
@@ -75,7 +75,7 @@ export function createLoginVerifier (config: LoginVerifierConfig): VerifyLogin {
 
   return async function verifyLogin (username, password, requested = []) {
     // bcrypt reads 72 bytes at most: checking a truncated password would accept any suffix
-    if (exceedsBcryptLimit(password)) return refused(null, 'wrong_password')
+    if (exceedsPasswordLimit(password, config.passwords.maxPasswordBytes)) return refused(null, 'wrong_password')
     // A full bcrypt gate refuses now: a flood must not cost a user lookup per refused login
     config.passwords.assertCapacity()
     const account = await config.users.findByUsername(username)
