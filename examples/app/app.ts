@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys, type TokenStore } from '../../lib/index.js'
+import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys, type PasswordHashingOptions, type TokenStore } from '../../lib/index.js'
 import { openUserDatabase, type User } from './database.js'
 import { itemsSchema, statusSchema, userSchema } from './schemas.js'
 
@@ -22,8 +22,10 @@ const PER_REQUEST_REFUSALS: ReadonlySet<string> = new Set(['authn_token_invalid'
 export interface ExampleAppConfig {
   /** HS256 secret, at least 32 bytes. */
   jwtSecret: string
-  /** bcrypt cost of new hashes and of the login check. */
+  /** bcrypt cost of new hashes and of the login check (with `passwordHash` bcrypt). */
   bcryptCost: number
+  /** The algorithm of new hashes: `bcrypt` (default) or `argon2id` (OWASP parameters); stored hashes of either verify. */
+  passwordHash?: 'bcrypt' | 'argon2id'
   /** SQLite file, or `:memory:`. */
   database: string
   /** Fastify's `logger` option. Default `false`. */
@@ -98,8 +100,13 @@ async function sharedStore (app: FastifyInstance, config: ExampleAppConfig): Pro
   return {}
 }
 
+function passwordHashing (config: ExampleAppConfig): PasswordHashingOptions {
+  return config.passwordHash === 'argon2id' ? { algorithm: 'argon2id' } : { cost: config.bcryptCost }
+}
+
 export async function buildExampleApp (config: ExampleAppConfig): Promise<FastifyInstance> {
-  const users = await openUserDatabase(config.database, { bcryptCost: config.bcryptCost })
+  const hashing = passwordHashing(config)
+  const users = await openUserDatabase(config.database, { hashing })
   const app = Fastify(serverOptions(config.logger))
   app.addHook('onClose', async function closeDatabase () {
     users.close()
@@ -121,7 +128,7 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
       tokenUrl: '/token',
       accessTokenTtl: '30m',
       scopes: SCOPES,
-      bcrypt: { cost: config.bcryptCost },
+      passwordHashing: hashing,
       // The other fastapi.security schemes, on their own routes: an API key and HTTP Basic
       securitySchemes: {
         ApiKey: apiKey({ in: 'header', name: 'X-API-Key', description: `Demo key: ${DEMO_API_KEY}`, verify: staticApiKeys({ [DEMO_API_KEY]: { client: 'demo' } }) }),
@@ -134,7 +141,7 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
         // The account policy's source after login: a refresh narrows to the scopes held now
         findAccountById: (username) => users.findAccount(username)
       },
-      // A login whose hash predates a raised BCRYPT_COST gets a fresh one
+      // A login whose hash predates a raised BCRYPT_COST or a change of PASSWORD_HASH gets a fresh one
       onRehash: (account, passwordHash) => users.updatePasswordHash(account.id, passwordHash),
       // Rotating refresh tokens, POST /revoke, and revoked access tokens refused on every instance
       refreshTokens: true,

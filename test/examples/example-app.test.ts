@@ -384,6 +384,25 @@ t.test('SQLite file: created and seeded once, reused by the next start, rehashed
   t.match(johndoe?.hashed_password, /^\$2b\$05\$/, 'johndoe rehashed at the new cost')
 })
 
+t.test('PASSWORD_HASH=argon2id: a file seeded with bcrypt moves to Argon2id as users log in', async (t) => {
+  const file = join(tempDir(t), 'users.db')
+  await (await buildExampleApp({ jwtSecret: SECRET, bcryptCost: 4, database: file })).close()
+  const argon2 = await buildExampleApp({ jwtSecret: SECRET, bcryptCost: 4, passwordHash: 'argon2id', database: file })
+  t.teardown(() => argon2.close())
+  t.same((await get(argon2, '/users/me', await login(t, argon2))).json(), JOHNDOE)
+  await argon2.close()
+  const [alice, johndoe] = storedUsers(file)
+  t.match(alice?.hashed_password, /^\$2b\$04\$/, 'alice (who cannot log in) keeps her bcrypt hash')
+  t.match(johndoe?.hashed_password, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'johndoe now has an Argon2id hash, OWASP parameters')
+
+  const freshFile = join(tempDir(t), 'fresh.db')
+  const fresh = await buildExampleApp({ jwtSecret: SECRET, bcryptCost: 4, passwordHash: 'argon2id', database: freshFile })
+  t.teardown(() => fresh.close())
+  t.same((await get(fresh, '/users/me', await login(t, fresh))).json(), JOHNDOE)
+  await fresh.close()
+  for (const { hashed_password: hash } of storedUsers(freshFile)) t.match(hash, /^\$argon2id\$/, 'a fresh file is seeded with Argon2id hashes')
+})
+
 t.test('a bad secret rejects the build and closes the database', async (t) => {
   const file = join(tempDir(t), 'users.db')
   await t.rejects(buildExampleApp({ jwtSecret: 'short', bcryptCost: 4, database: file }), { code: 'FST_OAUTH2_INVALID_OPTION' })
@@ -394,20 +413,20 @@ t.test('a bad secret rejects the build and closes the database', async (t) => {
 t.test('readConfig: defaults', async (t) => {
   const config = readConfig({})
   t.match(config.jwtSecret, /^[\w-]{43}$/, '32 random bytes, base64url')
-  t.same(config, { port: 3000, host: '127.0.0.1', jwtSecret: config.jwtSecret, jwtSecretGenerated: true, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined })
+  t.same(config, { port: 3000, host: '127.0.0.1', jwtSecret: config.jwtSecret, jwtSecretGenerated: true, bcryptCost: 12, passwordHash: 'bcrypt', database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined })
   t.match(DEFAULT_DATABASE, /examples[/\\]app[/\\]example\.db$/)
   t.not(readConfig({ JWT_SECRET: '' }).jwtSecret, config.jwtSecret, 'a new secret per start')
-  t.same(readConfig({ HOST: '', DATABASE: '', PORT: '', BCRYPT_COST: '', JWT_SECRET: SECRET, REDIS_URL: '' }), {
-    port: 3000, host: '127.0.0.1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
+  t.same(readConfig({ HOST: '', DATABASE: '', PORT: '', BCRYPT_COST: '', PASSWORD_HASH: '', JWT_SECRET: SECRET, REDIS_URL: '' }), {
+    port: 3000, host: '127.0.0.1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 12, passwordHash: 'bcrypt', database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
   }, 'empty variables take the defaults')
 })
 
 t.test('readConfig: every variable, from process.env by default', async (t) => {
-  const env = { PORT: '0', HOST: '::1', JWT_SECRET: SECRET, BCRYPT_COST: '4', DATABASE: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379/2', REDIS_CLUSTER: '127.0.0.1:7000, 127.0.0.1:7001' }
-  const expected = { port: 0, host: '::1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 4, database: ':memory:', redisUrl: 'redis://127.0.0.1:6379/2', redisCluster: ['127.0.0.1:7000', '127.0.0.1:7001'] }
+  const env = { PORT: '0', HOST: '::1', JWT_SECRET: SECRET, BCRYPT_COST: '4', PASSWORD_HASH: 'argon2id', DATABASE: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379/2', REDIS_CLUSTER: '127.0.0.1:7000, 127.0.0.1:7001' }
+  const expected = { port: 0, host: '::1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 4, passwordHash: 'argon2id', database: ':memory:', redisUrl: 'redis://127.0.0.1:6379/2', redisCluster: ['127.0.0.1:7000', '127.0.0.1:7001'] }
   t.same(readConfig(env), expected)
-  t.same(readConfig({ PORT: '65535', BCRYPT_COST: '31', JWT_SECRET: SECRET }), {
-    ...expected, port: 65535, host: '127.0.0.1', bcryptCost: 31, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
+  t.same(readConfig({ PORT: '65535', BCRYPT_COST: '31', PASSWORD_HASH: 'bcrypt', JWT_SECRET: SECRET }), {
+    ...expected, port: 65535, host: '127.0.0.1', bcryptCost: 31, passwordHash: 'bcrypt', database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
   })
   const saved = { ...process.env }
   t.teardown(() => { process.env = saved })
@@ -423,6 +442,7 @@ t.test('readConfig: refusals name the variable and never echo the secret', async
     [{ BCRYPT_COST: '3' }, 'BCRYPT_COST must be an integer from 4 to 31 (got "3")'],
     [{ BCRYPT_COST: '32' }, 'BCRYPT_COST must be an integer from 4 to 31 (got "32")'],
     [{ BCRYPT_COST: '12.5' }, 'BCRYPT_COST must be an integer from 4 to 31 (got "12.5")'],
+    [{ PASSWORD_HASH: 'Argon2id' }, 'PASSWORD_HASH must be bcrypt or argon2id (got "Argon2id")'],
     [{ JWT_SECRET: 'too-short-secret' }, 'JWT_SECRET must be at least 32 bytes (got 16)']
   ]
   for (const [env, message] of cases) {
