@@ -41,9 +41,9 @@ export interface OAuth2PasswordApi {
   revokeAllForUser (userId: string): Promise<void>
   /** Verifies an access token; throws `FST_OAUTH2_INVALID_TOKEN` when it is not valid. */
   verifyAccessToken (token: string): Readonly<AccessTokenClaims>
-  /** Hashes with the configured cost, through the bcrypt gate. */
+  /** Hashes with the configured algorithm and parameters (`passwordHashing`), through the hashing gate. */
   hashPassword (password: string): Promise<string>
-  /** Checks a password with the configured gate (constant work for a `null` hash). */
+  /** Checks a password against a bcrypt or Argon2id hash through the hashing gate, padded to the same work as every login check (a `null` hash too). */
   verifyPassword (password: string, hash: string | null): Promise<boolean>
   /** The requirement "a password-flow token with these scopes", for `schema.security`. */
   requirement (...scopes: ScopeName[]): SecurityRequirement[]

@@ -83,7 +83,7 @@ export const UnsupportedGrantTypeError = oauth2Error('FST_OAUTH2_UNSUPPORTED_GRA
 export const InvalidScopeError = oauth2Error('FST_OAUTH2_INVALID_SCOPE', 400, 'invalid_scope', '%s')
 /** RFC 7009 §2.2.1: the server does not revoke this token type. */
 export const UnsupportedTokenTypeError = oauth2Error('FST_OAUTH2_UNSUPPORTED_TOKEN_TYPE', 400, 'unsupported_token_type', 'The token type is not supported')
-/** Too many password checks are waiting (bcrypt gate full) or the token store is down. */
+/** Too many password checks are waiting (hashing gate full) or the token store is down. */
 export const TemporarilyUnavailableError = oauth2Error('FST_OAUTH2_TEMPORARILY_UNAVAILABLE', 503, 'temporarily_unavailable', '%s')
 /**
  * Login throttling (OWASP Authentication Cheat Sheet, NIST SP 800-63B §5.2.2): too many

@@ -39,7 +39,7 @@ export interface RefusedLogin {
  * granted, or a {@link RefusedLogin} (`account: null`) for an unknown user, a wrong
  * password or a disabled account; callers give the three one answer (RFC 6749
  * §10.12 spirit: no account probing) and keep the reason for security events. A full
- * bcrypt gate rejects with `TemporarilyUnavailableError` before any lookup; a right
+ * hashing gate rejects with `TemporarilyUnavailableError` before any lookup; a right
  * password whose requested scopes the account holds none of rejects with
  * `InvalidScopeError` (RFC 6749 §5.2).
  */
@@ -52,7 +52,7 @@ function refused (userId: string | null, reason: LoginRefusalReason): RefusedLog
 /**
  * The one login check, shared by the password grant (RFC 6749 §4.3) and HTTP
  * Basic (RFC 7617): refuse what bcrypt would truncate, find the account, verify
- * with the gated hasher (a dummy hash for unknown users, so timing tells nothing),
+ * with the gated hasher (padded to the same work whoever asks, so timing tells nothing),
  * ask the account policy, and hand a stronger hash to `onRehash` after a success.
  */
 export function createLoginVerifier (config: LoginVerifierConfig): VerifyLogin {
@@ -76,7 +76,7 @@ export function createLoginVerifier (config: LoginVerifierConfig): VerifyLogin {
   return async function verifyLogin (username, password, requested = []) {
     // bcrypt reads 72 bytes at most: checking a truncated password would accept any suffix
     if (exceedsPasswordLimit(password, config.passwords.maxPasswordBytes)) return refused(null, 'wrong_password')
-    // A full bcrypt gate refuses now: a flood must not cost a user lookup per refused login
+    // A full hashing gate refuses now: a flood must not cost a user lookup per refused login
     config.passwords.assertCapacity()
     const account = await config.users.findByUsername(username)
     const valid = await config.passwords.verify(password, account?.passwordHash ?? null)
