@@ -48,7 +48,9 @@ export interface OAuth2PasswordOptions {
   /**
    * How passwords are hashed and the bounds of the hashing gate: bcrypt (default, cost 12)
    * or `{ algorithm: 'argon2id' }` (OWASP parameters; needs the optional peer
-   * `@node-rs/argon2`). Stored hashes of either algorithm are verified.
+   * `@node-rs/argon2`). Stored hashes of either algorithm are verified. `memoryCost` is in
+   * KiB. A bad value rejects `register()` with `FST_OAUTH2_INVALID_OPTION` naming it; Argon2id
+   * without `@node-rs/argon2` with `FST_OAUTH2_ARGON2_UNAVAILABLE`.
    */
   passwordHashing?: PasswordHashingOptions & HashingGateOptions
   /** The older spelling of `passwordHashing` for bcrypt: `{ cost, maxConcurrent, maxQueue }`. Give one of the two. */
