@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
+import { quietRefusal } from '../util/quiet-refusal.js'
 
 /**
  * Fastify's request log line, without the query string: a client that puts
@@ -38,7 +39,8 @@ export function refuseOtherMethods (instance: FastifyInstance, url: string): voi
     config: { swaggerTransform: false },
     exposeHeadRoute: false,
     ...FORM_ROUTE_LOG,
-    handler: async function methodNotAllowed (_request: FastifyRequest, reply: FastifyReply) {
+    handler: async function methodNotAllowed (request: FastifyRequest, reply: FastifyReply) {
+      quietRefusal(request, reply, 405)
       return await reply.code(405).header('allow', 'POST')
         .send({ error: 'invalid_request', error_description: 'This endpoint accepts only POST' })
     }

@@ -16,6 +16,7 @@ import type { GrantHandler } from './grants/grant.js'
 import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
 import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
 import { loggableError } from '../util/loggable-error.js'
+import { quietRefusal } from '../util/quiet-refusal.js'
 
 export interface TokenEndpointConfig {
   /** Route path, relative to the registration prefix. */
@@ -88,7 +89,9 @@ function renderTokenError (realm: string, error: FastifyError, request: FastifyR
   // RFC 6749 §5.2: a 401 invalid_client carries a challenge for the scheme the client used
   if (oauth2.error === 'invalid_client' && oauth2.statusCode === 401) withRefusalHeaders(oauth2, { 'www-authenticate': formatChallenge('Basic', { realm, charset: 'UTF-8' }) })
   if (oauth2.headers !== undefined) reply.headers(oauth2.headers)
-  reply.code(oauth2.statusCode ?? 400).send({ error: oauth2.error, error_description: toErrorDescription(oauth2.message) })
+  const statusCode = oauth2.statusCode ?? 400
+  quietRefusal(request, reply, statusCode)
+  reply.code(statusCode).send({ error: oauth2.error, error_description: toErrorDescription(oauth2.message) })
 }
 
 function grantType (parameters: FormParameters, strict: boolean): string {

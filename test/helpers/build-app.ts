@@ -2,6 +2,7 @@ import { subscribe } from 'node:diagnostics_channel'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { hashPassword } from '../../lib/passwords/bcrypt.js'
 import oauth2Password, { SECURITY_EVENT_CHANNEL, type OAuth2PasswordOptions, type UserAccount } from '../../lib/index.js'
+import { suiteLogs } from './log-secrets.js'
 
 /** A user of the test store: an account for login plus profile fields. */
 export interface TestUser extends UserAccount {
@@ -18,6 +19,7 @@ export const SCOPES = { me: 'Read information about the current user.', items: '
 
 // One cheap hash for the whole run: bcrypt cost 4 keeps tests fast
 const passwordHash = await hashPassword(PASSWORD, { cost: 4 })
+for (const secret of [SECRET, PASSWORD, passwordHash]) suiteLogs.remember(secret, 1)
 
 /** A test user as routes see it: {@link TestUser} without the account's password hash. */
 export type TestUserView = Omit<TestUser, 'passwordHash'>
@@ -40,6 +42,8 @@ export function seedUsers (): Map<string, TestUser> {
 
 /** Registers the plugin over `users` with the test defaults (secret, scopes, bcrypt cost 4), `options` on top. */
 export async function registerPlugin (app: FastifyInstance, users: Map<string, TestUser>, options: Partial<OAuth2PasswordOptions> = {}): Promise<void> {
+  suiteLogs.remember(options.secret)
+  for (const client of Object.values(options.clients ?? {})) suiteLogs.remember(client.secret)
   await app.register(oauth2Password, {
     secret: SECRET,
     scopes: SCOPES,
@@ -50,6 +54,13 @@ export async function registerPlugin (app: FastifyInstance, users: Map<string, T
     },
     ...options
   })
+}
+
+/** A Fastify app whose log lines and wire secrets the suite's log check sees ({@link suiteLogs}). */
+export function testFastify (server: FastifyServerOptions = {}): FastifyInstance {
+  const app = Fastify({ ...server, logger: suiteLogs.logger(server.logger) })
+  suiteLogs.watch(app)
+  return app
 }
 
 export interface TestApp {
@@ -67,7 +78,7 @@ export async function buildApp (
   server: FastifyServerOptions = {}
 ): Promise<TestApp> {
   const users = seedUsers()
-  const app = Fastify(server)
+  const app = testFastify(server)
   await registerPlugin(app, users, options)
   await setup(app)
   await app.ready()
