@@ -1,5 +1,6 @@
 import { subscribe } from 'node:diagnostics_channel'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Test } from 'tap'
 import { hashPassword } from '../../lib/passwords/bcrypt.js'
 import oauth2Password, { SECURITY_EVENT_CHANNEL, type OAuth2PasswordOptions, type UserAccount } from '../../lib/index.js'
 import { suiteLogs } from './log-secrets.js'
@@ -96,6 +97,51 @@ export async function login (app: FastifyInstance, username = 'johndoe', scope?:
   const response = await postForm(app, { username, password: PASSWORD, ...(scope === undefined ? {} : { scope }) })
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`)
   return (response.json() as { access_token: string }).access_token
+}
+
+/** A token response (RFC 6749 §5.1); `refresh_token` only when refresh tokens are on. */
+export interface Tokens {
+  access_token: string
+  refresh_token: string
+  scope: string
+}
+
+/** Logs in through the token endpoint and returns the whole token response. */
+export async function loginTokens (app: FastifyInstance, username = 'johndoe'): Promise<Tokens> {
+  const response = await postForm(app, { username, password: PASSWORD })
+  if (response.statusCode !== 200) throw new Error(response.body)
+  return response.json() as Tokens
+}
+
+/** The refresh_token grant at the token endpoint. */
+export async function refreshGrant (app: FastifyInstance, token: string) {
+  return await postForm(app, { grant_type: 'refresh_token', refresh_token: token })
+}
+
+/**
+ * An app with `GET /me` (any valid token; answers the user's id), `options` on top of the
+ * test defaults, its log lines at `level` parsed into `logs`; closed at teardown.
+ */
+export async function meApp (t: Test, options: Partial<OAuth2PasswordOptions>, level: string) {
+  const logs: Array<Record<string, unknown>> = []
+  const stream = { write (line: string) { logs.push(JSON.parse(line)) } }
+  const built = await buildApp(options, (app) => {
+    app.get('/me', { schema: { security: [{ OAuth2PasswordBearer: [] }] } }, async (request) => ({ id: (await request.currentUser() as unknown as TestUser).id }))
+  }, { logger: { level, stream } })
+  t.teardown(() => built.app.close())
+  return { ...built, logs }
+}
+
+/** `GET /me` with a bearer token. */
+export async function getMe (app: FastifyInstance, accessToken: string) {
+  return await app.inject({ url: '/me', headers: { authorization: `Bearer ${accessToken}` } })
+}
+
+/** Date.now() under the test's control (restored at teardown). */
+export function fakeClock (t: Test): { advance: (ms: number) => void } {
+  let now = Date.now()
+  t.intercept(Date, 'now', { value: () => now })
+  return { advance (ms) { now += ms } }
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { childEnvironment } from './child-env.js'
+import { startRedisServer, type RedisServer } from './redis-server.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const START_TIMEOUT = 30_000
@@ -96,4 +97,41 @@ export async function postForm (url: string, form: Record<string, string>): Prom
 /** GETs a protected route with a bearer token. */
 export async function getWithToken (url: string, token: string): Promise<Exchange> {
   return await exchange(await fetch(url, { headers: { authorization: `Bearer ${token}` } }))
+}
+
+/** The tokens of a login at the example. */
+export interface Tokens {
+  readonly access_token: string
+  readonly refresh_token: string
+}
+
+/** The example's answer to a dead refresh token (RFC 6749 §5.2). */
+export const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' }
+/** The example's answer to a revoked access token on a protected route. */
+export const REVOKED = { statusCode: 401, code: 'FST_OAUTH2_INVALID_TOKEN', error: 'Unauthorized', message: 'The access token has been revoked' }
+
+/** Logs the demo user johndoe in at `server`; throws unless it is answered 200. */
+export async function login (server: ExampleServer): Promise<Tokens> {
+  const response = await postForm(`${server.url}/token`, { username: 'johndoe', password: 'secret' })
+  if (response.status !== 200) throw new Error(`login: ${response.status}`)
+  return response.body as Tokens
+}
+
+/** The refresh_token grant at `server` (the URL of an instance, or the instance). */
+export async function refresh (server: ExampleServer | string, token: string): Promise<Exchange> {
+  const url = typeof server === 'string' ? server : server.url
+  return await postForm(`${url}/token`, { grant_type: 'refresh_token', refresh_token: token })
+}
+
+/**
+ * A Redis of its own (started with `redisArgs`) and two example server processes sharing
+ * it with `secret`, as two instances behind a load balancer.
+ */
+export async function twoInstancesOnRedis (t: Test, secret: string, redisArgs: readonly string[] = []): Promise<{ redis: RedisServer, a: ExampleServer, b: ExampleServer }> {
+  const redis = await startRedisServer(t, redisArgs)
+  const [a, b] = await Promise.all([
+    startExampleServer(t, { JWT_SECRET: secret, REDIS_URL: redis.url }),
+    startExampleServer(t, { JWT_SECRET: secret, REDIS_URL: redis.url })
+  ]) as [ExampleServer, ExampleServer]
+  return { redis, a, b }
 }
