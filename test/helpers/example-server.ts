@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { childEnvironment } from './child-env.js'
 import { startRedisServer, type RedisServer } from './redis-server.js'
+import { suiteLogs } from './log-secrets.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const START_TIMEOUT = 30_000
@@ -28,6 +29,7 @@ export interface ExampleServer {
  * It is killed, and its directory removed, at teardown.
  */
 export async function startExampleServer (t: Test, env: Record<string, string>): Promise<ExampleServer> {
+  suiteLogs.remember(env.JWT_SECRET)
   const dir = await mkdtemp(join(tmpdir(), 'fastify-oauth2-example-'))
   const base = childEnvironment()
   for (const name of VARIABLES) delete base[name]
@@ -52,6 +54,8 @@ export async function startExampleServer (t: Test, env: Record<string, string>):
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`example server: no start line within ${START_TIMEOUT} ms: ${stderr}`)), START_TIMEOUT)
     createInterface({ input: child.stdout }).on('line', (line) => {
+      // The server's log goes through the suite's secret check too (issue 8 §6)
+      suiteLogs.lines.push(line)
       const entry = JSON.parse(line) as Record<string, unknown>
       logs.push(entry)
       const match = /^Example server on (http:\/\/\S+) /.exec(String(entry.msg))
@@ -87,11 +91,14 @@ async function exchange (response: Response): Promise<Exchange> {
 
 /** POSTs a form (token and revocation endpoints). */
 export async function postForm (url: string, form: Record<string, string>): Promise<Exchange> {
-  return await exchange(await fetch(url, {
+  suiteLogs.rememberFields(form)
+  const answer = await exchange(await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(form)
   }))
+  suiteLogs.rememberFields(answer.body)
+  return answer
 }
 
 /** GETs a protected route with a bearer token. */
