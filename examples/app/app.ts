@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys, type PasswordHashingOptions, type TokenStore } from '../../lib/index.js'
@@ -15,9 +16,12 @@ declare module '../../lib/index.js' {
   }
 }
 
+// The events of refused requests (a bad password over the token endpoint, Basic or Digest, a throttled
+// attempt, a bad token, a missing scope): cheap to cause one per request, so logged at debug as the
+// plugin logs the refusals themselves. Successes, revocations and reuse detections stay at info
+const REFUSAL_EVENTS: ReadonlySet<string> = new Set(['authn_login_fail', 'authn_login_lock', 'authn_token_invalid', 'authz_fail'])
+
 /** What {@link buildExampleApp} needs; {@link ExampleConfig} from `readConfig()` has it all. */
-// Refusals of single requests (a bad token, a missing scope): frequent, cheap to cause, logged at debug
-const PER_REQUEST_REFUSALS: ReadonlySet<string> = new Set(['authn_token_invalid', 'authz_fail'])
 
 export interface ExampleAppConfig {
   /** HS256 secret, at least 32 bytes. */
@@ -57,7 +61,7 @@ export const SCOPES = {
 } as const
 
 /**
- * Logs what goes wrong (5xx with their error, refusals at info), not every request:
+ * Logs what goes wrong (5xx with their error; refusals only at debug), not every request:
  * Fastify's per-request "incoming request" and "request completed" lines are dropped.
  */
 class ErrorLogController extends LogController {
@@ -75,11 +79,14 @@ export function serverOptions (logger: FastifyServerOptions['logger'] = false) {
     logController: new ErrorLogController(),
     // A client has 10 s to send its whole request (slow-loris bodies are cut)…
     requestTimeout: 10_000,
+    // …its headers included (Node's default is 60 s), and Node checks both every 2 s (its default,
+    // 30 s, let a body trickled at one byte a second hold the token route for about a minute)
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
     // …and a socket idle for 30 s is closed, longer than the worst bcrypt queue wait (~8 s)
     connectionTimeout: 30_000,
     // JSON bodies of this API are tiny; the token route keeps its own 4 KiB limit
     bodyLimit: 16 * 1024
-  } satisfies FastifyServerOptions
+  } satisfies FastifyHttpOptions<Server>
 }
 
 /**
@@ -148,9 +155,9 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
       revocation: { checkAccessTokens: true },
       // Every security event (OWASP Logging Vocabulary) as one JSON log line with an `event` field;
       // pino stamps its own `time`, so the event's is left out. Refused requests are logged at
-      // debug: one line per refused token at info would let anyone fill the disk
+      // debug: one line per refusal at info would let anyone fill the disk
       onSecurityEvent: ({ time, ...fields }, request) => {
-        if (PER_REQUEST_REFUSALS.has(fields.event)) request.log.debug(fields, 'security event')
+        if (REFUSAL_EVENTS.has(fields.event)) request.log.debug(fields, 'security event')
         else request.log.info(fields, 'security event')
       },
       ...(await sharedStore(app, config))

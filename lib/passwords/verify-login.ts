@@ -67,8 +67,7 @@ export function createLoginVerifier (config: LoginVerifierConfig): VerifyLogin {
 
   function grantedScopes (grant: AccountGrant, requested: readonly string[]): string[] {
     // RFC 6749 §3.3: the server picks a default scope; here, all the account holds
-    /* c8 ignore next: an account whose grant has no scopes list; not yet in the suite (closing note) */
-    const granted = config.policy.narrow(grant, requested.length > 0 ? requested : [...(grant.scopes ?? [])])
+    const granted = config.policy.narrow(grant, requested.length > 0 ? requested : config.policy.held(grant))
     if (requested.length > 0 && granted.length === 0) throw new InvalidScopeError('None of the requested scopes may be granted to this user')
     return granted
   }

@@ -3,7 +3,7 @@ import { InsufficientScopeError, InvalidOptionError, MissingCredentialsError, is
 import { authenticateRequest, combineRequirements, compileRequirement, isSecurityRequirement, refuseSoleScheme, type CompiledRequirement } from './requirements.js'
 import { isPromiseLike } from '../util/promise-like.js'
 import { requestAuthentication } from './request-authentication.js'
-import { quietRefusal } from './quiet-refusal.js'
+import { quietRefusal } from '../util/quiet-refusal.js'
 import { hasAllScopes } from '../protocol/scopes.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from '../schemes/security-scheme.js'
 
@@ -58,8 +58,8 @@ function effectiveSecurity (context: SecurityRequirement[] | undefined, routeOpt
 
 // Custom error handlers may not apply error.headers: put the challenges on the reply too
 function challengeOnReply (request: FastifyRequest, reply: FastifyReply, error: unknown): void {
-  // Refusals are logged at debug (a 5xx, a failure of ours, still at error)
-  if (isCatalogueError(error) && Number(error.statusCode) < 500) quietRefusal(request, reply)
+  // The plugin's refusals are logged at debug; errors of the app's own code are the app's to log
+  if (isCatalogueError(error)) quietRefusal(request, reply, Number(error.statusCode))
   const headers = (error as { headers?: Record<string, string | string[]> }).headers
   if (headers !== undefined) reply.headers(headers)
 }

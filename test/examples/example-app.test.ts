@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import t, { type Test } from 'tap'
 import { buildExampleApp, DEMO_API_KEY, SCOPES, serverOptions } from '../../examples/app/app.js'
 import { ConfigError, DEFAULT_DATABASE, readConfig } from '../../examples/app/config.js'
 import { accessTokensWith } from '../helpers/access-tokens.js'
+import { suiteLogs } from '../helpers/log-secrets.js'
 
 const SECRET = 'example-test-secret-of-at-least-32-bytes'
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -17,14 +19,19 @@ const NOT_AUTHENTICATED = { statusCode: 401, code: 'FST_OAUTH2_MISSING_CREDENTIA
 const NOT_ENOUGH_PERMISSIONS = { statusCode: 403, code: 'FST_OAUTH2_INSUFFICIENT_SCOPE', error: 'Forbidden', message: 'Not enough permissions' }
 
 /** The example app over a private in-memory database, closed with the test. */
+// Every line these apps log is searched for the secrets at the end of the file (issue 8 §6)
+for (const secret of [SECRET, DEMO_API_KEY, 'secret']) suiteLogs.remember(secret, 1)
+
 async function exampleApp (test: Test, database = ':memory:', bcryptCost = 4): Promise<FastifyInstance> {
-  const app = await buildExampleApp({ jwtSecret: SECRET, bcryptCost, database })
+  const app = await buildExampleApp({ jwtSecret: SECRET, bcryptCost, database, logger: suiteLogs.logger() })
   test.teardown(() => app.close())
   return app
 }
 
 async function postToken (app: FastifyInstance, form: Record<string, string>): Promise<LightMyRequestResponse> {
-  return await app.inject({ method: 'POST', url: '/token', headers: FORM, payload: new URLSearchParams(form).toString() })
+  const response = await app.inject({ method: 'POST', url: '/token', headers: FORM, payload: new URLSearchParams(form).toString() })
+  if (response.statusCode === 200) suiteLogs.rememberFields(response.json())
+  return response
 }
 
 async function login (test: Test, app: FastifyInstance, scope?: string): Promise<string> {
@@ -292,6 +299,7 @@ t.test('the token route keeps its 4 KiB body limit', async (t) => {
 t.test('server limits: request and connection timeouts, body limit', async (t) => {
   const app = await exampleApp(t)
   t.equal(app.server.requestTimeout, 10_000)
+  t.equal(app.server.headersTimeout, 10_000, 'headers within the same 10 s (test/examples/example-slow-client.test.ts: bodies too)')
   t.equal(app.server.timeout, 30_000, 'connectionTimeout')
   t.equal(app.initialConfig.bodyLimit, 16 * 1024)
   const options = serverOptions({ level: 'warn' })
@@ -307,9 +315,16 @@ t.test('logs errors, not every request, and refusals only at debug (issue 8 §6)
   t.equal((await get(app, '/health')).statusCode, 200)
   t.equal((await get(app, '/users/me', await login(t, app))).statusCode, 200)
   t.equal((await get(app, '/users/me')).statusCode, 401)
+  t.equal((await get(app, '/users/me', 'forged-token')).statusCode, 401)
+  t.equal((await app.inject({ url: '/reports', headers: { 'x-api-key': 'not-the-demo-key' } })).statusCode, 401)
+  const wrongBasic = `Basic ${Buffer.from('johndoe:wrong-password').toString('base64')}`
+  const basicAnswers = []
+  for (let attempt = 0; attempt < 6; attempt++) basicAnswers.push((await app.inject({ url: '/basic/me', headers: { authorization: wrongBasic } })).statusCode)
+  t.same(basicAnswers, [401, 401, 401, 401, 401, 429], 'wrong Basic passwords, then throttled')
+  t.equal((await postToken(app, { username: 'johndoe', password: 'wrong-password' })).statusCode, 429)
   t.same(lines.map(({ level, msg, event }) => ({ level, msg, event })), [
     { level: 30, msg: 'security event', event: 'authn_login_success' }
-  ], 'the login\'s security event only: no line per request, none for the refusal')
+  ], 'the login\'s security event only: no line per request, none for the refusals (token, API key, Basic, throttled)')
   assertNoSecrets(t, { body: JSON.stringify(lines) })
 })
 

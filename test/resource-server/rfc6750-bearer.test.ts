@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { formatChallenge } from '../../lib/protocol/challenge.js'
 import type { OAuth2PasswordOptions } from '../../lib/index.js'
 import { buildApp, login, SECRET, type TestApp } from '../helpers/build-app.js'
+import { REDACTED_URLS } from '../helpers/log-secrets.js'
 
 // RFC 6750 (Bearer Token Usage) as a protected resource answers it: where tokens are
 // read from (§2), and the status, WWW-Authenticate challenge (§3) and body of every refusal.
@@ -39,7 +40,7 @@ async function itemsApp (t: Test, options: Partial<OAuth2PasswordOptions> = {}, 
       return { public: true }
     })
     setup(app)
-  })
+  }, REDACTED_URLS) // these tests put tokens in URLs
   t.teardown(() => built.app.close())
   return built
 }
