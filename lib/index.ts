@@ -21,7 +21,7 @@ import { securityEventsOnError } from './protection/security-event-hook.js'
 import { createSecurityEvents, type SecurityEvents } from './protection/security-events.js'
 import { challengeOnError, currentUserResolver } from './resource-server/current-user.js'
 import { compileRequirement } from './resource-server/requirements.js'
-import { earlyRouteGuard, requireSecurity, routeSecurity } from './resource-server/route-security.js'
+import { earlyRouteGuard, queryCredentialNames, requireSecurity, routeSecurity } from './resource-server/route-security.js'
 import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
 import type { SecurityScheme } from './schemes/security-scheme.js'
 import { memoryTokenStore } from './stores/memory.js'
@@ -151,7 +151,12 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     await store.close()
   })
   fastify.decorate('requireSecurity', requireSecurity)
-  fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
+  fastify.addHook('onRoute', routeSecurity({
+    schemes,
+    defaultSecurity: options.security,
+    document: documentProtectedRoute,
+    queryCredentials: queryCredentialNames(schemes, options.bearerToken.query)
+  }))
   // Routes registered before the plugin are enforced too: onRoute never saw them
   fastify.addHook('onRequest', earlyRouteGuard({ schemes }))
   // The token route adds the schemes to the OpenAPI document; the carrier does when @fastify/swagger comes later

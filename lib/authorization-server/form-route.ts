@@ -11,24 +11,8 @@ import { toErrorDescription } from '../protocol/error-description.js'
 import { parseFormBody } from '../protocol/form-body.js'
 import { loggableError } from '../util/loggable-error.js'
 import { quietRefusal } from '../util/quiet-refusal.js'
+import { requestWithoutQuery } from '../util/request-log.js'
 import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
-
-/**
- * Fastify's request log line, without the query string: a client that puts
- * `username` and `password` in the URL of the token endpoint must not get them
- * written to the log (RFC 6749 §3.2: credentials travel in the POST body only).
- */
-export function requestWithoutQuery (request: FastifyRequest): Record<string, unknown> {
-  const url = request.url
-  const query = url.indexOf('?')
-  return {
-    method: request.method,
-    url: query === -1 ? url : url.slice(0, query),
-    host: request.host,
-    remoteAddress: request.ip,
-    remotePort: request.socket?.remotePort
-  }
-}
 
 /** The route options every form endpoint route takes: its log line never carries the query. */
 export const FORM_ROUTE_LOG = { logSerializers: { req: requestWithoutQuery } } as const

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify'
 import t from 'tap'
-import { requestWithoutQuery } from '../../lib/authorization-server/form-route.js'
+import { requestWithoutQuery } from '../../lib/util/request-log.js'
 
 // Issue 8 §6: no password, token, secret, or hash of one is ever logged. The test apps log
 // every line at trace into a collector, remember every secret that crosses the wire, and the
@@ -15,8 +15,8 @@ const SECRET_NAME = /^(password|client_secret|token|access_token|refresh_token|i
 const WORD = /[A-Za-z0-9_]/
 
 /**
- * Server options of an app whose own routes take credentials in the query (`bearerToken.query`,
- * an `apiKey` in the query): RFC 6750 §5.3, URLs reach request logs, so the app redacts them (README).
+ * Server options of an app that gets tokens in URLs it does not read them from (RFC 6750 §5.3:
+ * URLs reach request logs): the plugin redacts only the parameters its schemes read, so the app does.
  */
 export const REDACTED_URLS = { logger: { serializers: { req: requestWithoutQuery } } } as const
 
