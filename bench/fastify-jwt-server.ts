@@ -27,7 +27,7 @@ function isClaims (value: unknown): value is Claims {
 }
 
 const config = readConfig(process.env)
-const users = await openUserDatabase(config.database, { bcryptCost: config.bcryptCost })
+const users = await openUserDatabase(config.database, { hashing: { cost: config.bcryptCost } })
 const app = Fastify(serverOptions({ level: 'info' }))
 app.addHook('onClose', async function closeDatabase () {
   users.close()

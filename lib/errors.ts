@@ -23,6 +23,12 @@ export const UnknownScopeError = createError('FST_OAUTH2_UNKNOWN_SCOPE', 'Route 
 /** `hashPassword()` was given a password longer than bcrypt's 72-byte input limit. */
 export const PasswordTooLongError = createError('FST_OAUTH2_PASSWORD_TOO_LONG', 'Password is longer than bcrypt\'s 72-byte limit', 400, RangeError)
 
+/**
+ * Argon2id is configured (`passwordHashing.algorithm`), or a stored hash is an Argon2id
+ * hash, but the optional peer dependency `@node-rs/argon2` cannot be loaded.
+ */
+export const Argon2UnavailableError = createError('FST_OAUTH2_ARGON2_UNAVAILABLE', 'Argon2id password hashing needs the optional peer dependency @node-rs/argon2 (npm i @node-rs/argon2): %s', 500)
+
 /** `redisTokenStore({ unsafeConfig: 'refuse' })` met a Redis that could lose revocations without notice (its settings are named). */
 export const UnsafeStoreError = createError('FST_OAUTH2_UNSAFE_STORE', 'The token store could lose revocations: %s', 500)
 
@@ -77,7 +83,7 @@ export const UnsupportedGrantTypeError = oauth2Error('FST_OAUTH2_UNSUPPORTED_GRA
 export const InvalidScopeError = oauth2Error('FST_OAUTH2_INVALID_SCOPE', 400, 'invalid_scope', '%s')
 /** RFC 7009 §2.2.1: the server does not revoke this token type. */
 export const UnsupportedTokenTypeError = oauth2Error('FST_OAUTH2_UNSUPPORTED_TOKEN_TYPE', 400, 'unsupported_token_type', 'The token type is not supported')
-/** Too many password checks are waiting (bcrypt gate full) or the token store is down. */
+/** Too many password checks are waiting (hashing gate full) or the token store is down. */
 export const TemporarilyUnavailableError = oauth2Error('FST_OAUTH2_TEMPORARILY_UNAVAILABLE', 503, 'temporarily_unavailable', '%s')
 /**
  * Login throttling (OWASP Authentication Cheat Sheet, NIST SP 800-63B §5.2.2): too many

@@ -13,6 +13,7 @@ import { documentProtectedRoute, securitySchemesTransform } from './openapi/secu
 import { tokenRouteSchema } from './openapi/token-operation.js'
 import { resolveOptions, type OAuth2PasswordOptions, type ResolvedOptions } from './options.js'
 import { createAccountPolicy, type AccountPolicy } from './passwords/account-policy.js'
+import { loadArgon2 } from './passwords/argon2.js'
 import { createPasswordHasher } from './passwords/password-hasher.js'
 import { createLoginVerifier, type VerifyLogin } from './passwords/verify-login.js'
 import { createLoginProtection, type LoginProtection } from './protection/login-protection.js'
@@ -21,7 +22,7 @@ import { securityEventsOnError } from './protection/security-event-hook.js'
 import { createSecurityEvents, type SecurityEvents } from './protection/security-events.js'
 import { challengeOnError, currentUserResolver } from './resource-server/current-user.js'
 import { compileRequirement } from './resource-server/requirements.js'
-import { earlyRouteGuard, requireSecurity, routeSecurity } from './resource-server/route-security.js'
+import { earlyRouteGuard, queryCredentialNames, requireSecurity, routeSecurity } from './resource-server/route-security.js'
 import { oauth2PasswordBearer } from './schemes/oauth2-password-bearer.js'
 import type { SecurityScheme } from './schemes/security-scheme.js'
 import { memoryTokenStore } from './stores/memory.js'
@@ -48,7 +49,7 @@ interface AccountServices {
 }
 
 function buildAccountServices (fastify: FastifyInstance, options: ResolvedOptions, declaredScopes: ReadonlySet<string>): AccountServices {
-  const passwords = createPasswordHasher(options.bcrypt)
+  const passwords = createPasswordHasher(options.passwordHashing)
   const policy = createAccountPolicy(options.users, declaredScopes)
   const verifyLogin = createLoginVerifier({ users: options.users, passwords, policy, onRehash: options.onRehash, log: fastify.log })
   return { passwords, policy, verifyLogin }
@@ -108,6 +109,8 @@ function buildProtection (fastify: FastifyInstance, options: ResolvedOptions, st
 
 async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
+  // The optional peer is loaded now, so a missing one fails register(), not a login
+  if (options.passwordHashing.algorithm === 'argon2id') await loadArgon2()
   const accessTokens = buildAccessTokens(options)
   const declaredScopes: ReadonlySet<string> = new Set(Object.keys(options.scopes))
   const accounts = buildAccountServices(fastify, options, declaredScopes)
@@ -149,7 +152,12 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
     await store.close()
   })
   fastify.decorate('requireSecurity', requireSecurity)
-  fastify.addHook('onRoute', routeSecurity({ schemes, defaultSecurity: options.security, document: documentProtectedRoute }))
+  fastify.addHook('onRoute', routeSecurity({
+    schemes,
+    defaultSecurity: options.security,
+    document: documentProtectedRoute,
+    queryCredentials: queryCredentialNames(schemes, options.bearerToken.query)
+  }))
   // Routes registered before the plugin are enforced too: onRoute never saw them
   fastify.addHook('onRequest', earlyRouteGuard({ schemes }))
   // The token route adds the schemes to the OpenAPI document; when @fastify/swagger comes later, the carrier
@@ -159,7 +167,7 @@ async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2Passw
   fastify.addHook('onRoute', pluginOperationsCarrier(fastify, ownPaths))
 
   const grants = new Map<string, GrantHandler>([
-    ['password', passwordGrant({ verifyLogin: accounts.verifyLogin, declaredScopes, issueTokens: tokens.issue, protection: loginProtection })]
+    ['password', passwordGrant({ verifyLogin: accounts.verifyLogin, declaredScopes, issueTokens: tokens.issue, protection: loginProtection, maxPasswordBytes: passwords.maxPasswordBytes })]
   ])
   if (refreshTokens !== null) {
     grants.set('refresh_token', refreshTokenGrant({
@@ -207,16 +215,21 @@ const plugin = fp(oauth2Password, { fastify: '5.x', name: 'fastify-oauth2-passwo
 export default plugin
 export { plugin as oauth2Password }
 
-export { hashPassword, verifyPassword, needsRehash, BCRYPT_MAX_PASSWORD_BYTES } from './passwords/bcrypt.js'
+export { BCRYPT_MAX_PASSWORD_BYTES } from './passwords/bcrypt.js'
 export {
-  AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
+  hashPassword, verifyPassword, needsRehash,
+  type Argon2idHashingOptions, type BcryptHashingOptions, type PasswordHashingAlgorithm, type PasswordHashingOptions
+} from './passwords/password-hashing.js'
+export { DEFAULT_ARGON2_PARAMETERS, type Argon2Parameters } from './passwords/argon2.js'
+export {
+  Argon2UnavailableError, AuthenticationUnavailableError, InsufficientScopeError, InvalidClientError, InvalidCredentialsError, InvalidGrantError,
   InvalidOptionError, InvalidRequestError, InvalidScopeError, InvalidTokenError, MalformedCredentialsError, MissingCredentialsError,
   LoginThrottledError, PasswordTooLongError, RefreshTokenReusedError, StaleNonceError, TemporarilyUnavailableError, TokenStoreFullError, UnauthorizedClientError, UnsafeStoreError,
   UnknownSchemeError, UnknownScopeError, UnsupportedGrantTypeError, UnsupportedTokenTypeError,
   type AuthenticationError, type BearerErrorCode, type OAuth2Error, type OAuth2ErrorCode
 } from './errors.js'
 export type { OAuth2PasswordApi } from './api.js'
-export type { BackoffOptions, OAuth2PasswordOptions, ThrottlingOptions } from './options.js'
+export type { BackoffOptions, HashingGateOptions, OAuth2PasswordOptions, ThrottlingOptions } from './options.js'
 export {
   SECURITY_EVENT_CHANNEL, SECURITY_EVENT_NAMES, securityEventChannel,
   type SecurityEvent, type SecurityEventListener, type SecurityEventMechanism, type SecurityEventName, type SecurityEventReason

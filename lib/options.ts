@@ -15,6 +15,8 @@ import type { SecurityEventListener } from './protection/security-events.js'
 import { isRecord } from './util/is-record.js'
 import { nearestName } from './util/nearest-name.js'
 import { isSecurityRequirement } from './resource-server/requirements.js'
+import { argon2ParametersProblem, DEFAULT_ARGON2_PARAMETERS } from './passwords/argon2.js'
+import { PASSWORD_HASHING_ALGORITHMS, type HashingParameters, type PasswordHashingOptions } from './passwords/password-hashing.js'
 
 /** Options of `register(oauth2Password, options)`. */
 export interface OAuth2PasswordOptions {
@@ -38,10 +40,21 @@ export interface OAuth2PasswordOptions {
   scopes?: Record<string, string>
   /** Where users come from. */
   users: UserStore<CurrentUser>
-  /** Called after a login whose stored hash used a lower bcrypt cost than configured, with a fresh hash to store. */
+  /**
+   * Called after a successful login whose stored hash has another algorithm or weaker
+   * parameters than `passwordHashing`, with a fresh hash to store.
+   */
   onRehash?: (account: UserAccount, passwordHash: string) => void | Promise<void>
-  /** bcrypt cost and the bounds of its worker gate. */
-  bcrypt?: { cost?: number, maxConcurrent?: number, maxQueue?: number }
+  /**
+   * How passwords are hashed and the bounds of the hashing gate: bcrypt (default, cost 12)
+   * or `{ algorithm: 'argon2id' }` (OWASP parameters; needs the optional peer
+   * `@node-rs/argon2`). Stored hashes of either algorithm are verified. `memoryCost` is in
+   * KiB. A bad value rejects `register()` with `FST_OAUTH2_INVALID_OPTION` naming it; Argon2id
+   * without `@node-rs/argon2` with `FST_OAUTH2_ARGON2_UNAVAILABLE`.
+   */
+  passwordHashing?: PasswordHashingOptions & HashingGateOptions
+  /** The older spelling of `passwordHashing` for bcrypt: `{ cost, maxConcurrent, maxQueue }`. Give one of the two. */
+  bcrypt?: { cost?: number } & HashingGateOptions
   /** Registered clients. Without it, any `client_id` is accepted as a public client. */
   clients?: ClientRegistry
   /** Require `grant_type` (RFC 6749 §4.3.2). Default false: a missing one is taken as `password`, as FastAPI does. */
@@ -111,6 +124,14 @@ export interface OAuth2PasswordOptions {
   onSecurityEvent?: SecurityEventListener
 }
 
+/** The bounds of the hashing gate (see the README, `passwordHashing`). */
+export interface HashingGateOptions {
+  /** Hashing jobs running at once. Default: one less than the cores and the libuv threadpool, at least 1. */
+  maxConcurrent?: number
+  /** Hashing jobs waiting for a slot; beyond it logins get 503. Default `32 * maxConcurrent`. */
+  maxQueue?: number
+}
+
 /** One back-off of the `throttling` option. */
 export interface BackoffOptions {
   /** Consecutive failures allowed before any delay. */
@@ -149,7 +170,7 @@ export interface ResolvedOptions {
   readonly scopes: Readonly<Record<string, string>>
   readonly users: UserStore<CurrentUser>
   readonly onRehash: OAuth2PasswordOptions['onRehash'] | undefined
-  readonly bcrypt: { readonly cost: number, readonly maxConcurrent: number | undefined, readonly maxQueue: number | undefined }
+  readonly passwordHashing: HashingParameters & { readonly maxConcurrent: number | undefined, readonly maxQueue: number | undefined }
   readonly clients: ClientRegistry | undefined
   readonly strict: boolean
   readonly realm: string
@@ -222,6 +243,7 @@ const OPTION_NAMES: Readonly<Record<keyof OAuth2PasswordOptions, true>> = {
   scopes: true,
   users: true,
   onRehash: true,
+  passwordHashing: true,
   bcrypt: true,
   clients: true,
   strict: true,
@@ -302,16 +324,44 @@ function resolveDuration (name: string, value: unknown, fallback: string | numbe
   return seconds
 }
 
-function resolveBcrypt (bcrypt: unknown): ResolvedOptions['bcrypt'] {
-  if (bcrypt === undefined) return Object.freeze({ cost: DEFAULTS.bcryptCost, maxConcurrent: undefined, maxQueue: undefined })
-  if (!isRecord(bcrypt)) fail('bcrypt', 'must be an object', bcrypt)
-  rejectUnknownKeys('bcrypt', bcrypt, ['cost', 'maxConcurrent', 'maxQueue'])
-  const cost = bcrypt.cost === undefined ? DEFAULTS.bcryptCost : bcrypt.cost
-  if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 4 || cost > 31) fail('bcrypt.cost', 'must be an integer from 4 to 31', cost)
+const GATE_KEYS = ['maxConcurrent', 'maxQueue']
+
+function resolveBcryptCost (name: string, cost: unknown): HashingParameters {
+  cost ??= DEFAULTS.bcryptCost
+  if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 4 || cost > 31) fail(name, 'must be an integer from 4 to 31', cost)
+  return { algorithm: 'bcrypt', cost }
+}
+
+function resolveArgon2 (settings: Record<string, unknown>): HashingParameters {
+  rejectUnknownKeys('passwordHashing', settings, ['algorithm', 'memoryCost', 'timeCost', 'parallelism', ...GATE_KEYS])
+  const { memoryCost = DEFAULT_ARGON2_PARAMETERS.memoryCost, timeCost = DEFAULT_ARGON2_PARAMETERS.timeCost, parallelism = DEFAULT_ARGON2_PARAMETERS.parallelism } = settings
+  const parameters = { memoryCost, timeCost, parallelism }
+  const problem = argon2ParametersProblem(parameters)
+  if (problem !== null) fail(`passwordHashing.${problem[0]}`, problem[1], parameters[problem[0]])
+  return { algorithm: 'argon2id', ...parameters as { memoryCost: number, timeCost: number, parallelism: number } }
+}
+
+function resolveAlgorithm (settings: Record<string, unknown>): HashingParameters {
+  const algorithm = settings.algorithm ?? 'bcrypt'
+  if (typeof algorithm !== 'string' || !PASSWORD_HASHING_ALGORITHMS.has(algorithm)) fail('passwordHashing.algorithm', 'must be "bcrypt" or "argon2id"', algorithm)
+  if (algorithm === 'argon2id') return resolveArgon2(settings)
+  rejectUnknownKeys('passwordHashing', settings, ['algorithm', 'cost', ...GATE_KEYS])
+  return resolveBcryptCost('passwordHashing.cost', settings.cost)
+}
+
+// `bcrypt` is the older spelling of `passwordHashing` with algorithm bcrypt
+function resolvePasswordHashing (passwordHashing: unknown, bcrypt: unknown): ResolvedOptions['passwordHashing'] {
+  if (passwordHashing !== undefined && bcrypt !== undefined) fail('bcrypt', 'is the older spelling of passwordHashing: give only one of them', bcrypt)
+  const name = bcrypt === undefined ? 'passwordHashing' : 'bcrypt'
+  const given = name === 'bcrypt' ? bcrypt : passwordHashing
+  const settings = given === undefined ? {} : given
+  if (!isRecord(settings)) fail(name, 'must be an object', settings)
+  if (name === 'bcrypt') rejectUnknownKeys('bcrypt', settings, ['cost', ...GATE_KEYS])
+  const parameters = name === 'bcrypt' ? resolveBcryptCost('bcrypt.cost', settings.cost) : resolveAlgorithm(settings)
   return Object.freeze({
-    cost,
-    maxConcurrent: positiveInteger('bcrypt.maxConcurrent', bcrypt.maxConcurrent, undefined),
-    maxQueue: positiveInteger('bcrypt.maxQueue', bcrypt.maxQueue, undefined)
+    ...parameters,
+    maxConcurrent: positiveInteger(`${name}.maxConcurrent`, settings.maxConcurrent, undefined),
+    maxQueue: positiveInteger(`${name}.maxQueue`, settings.maxQueue, undefined)
   })
 }
 
@@ -491,7 +541,7 @@ export function resolveOptions (raw: unknown): ResolvedOptions {
     scopes: resolveScopes(raw.scopes),
     users: resolveUsers(raw.users),
     onRehash: resolveOnRehash(raw.onRehash),
-    bcrypt: resolveBcrypt(raw.bcrypt),
+    passwordHashing: resolvePasswordHashing(raw.passwordHashing, raw.bcrypt),
     clients: resolveClients(raw.clients),
     strict: optionalBoolean('strict', raw.strict, DEFAULTS.strict),
     realm: optionalString('realm', raw.realm, REALM, DEFAULTS.realm),

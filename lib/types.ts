@@ -43,7 +43,7 @@ export interface UserAccount extends AccountAuthorization {
    * taken as its decimal string, which is then what `findById` receives.
    */
   id: string
-  /** bcrypt hash from `hashPassword()`. */
+  /** bcrypt or Argon2id hash from `hashPassword()`. */
   passwordHash: string
 }
 

@@ -45,7 +45,7 @@ t.test('defaults: one complete, frozen set', async (t) => {
     scopes: {},
     users,
     onRehash: undefined,
-    bcrypt: { cost: 12, maxConcurrent: undefined, maxQueue: undefined },
+    passwordHashing: { algorithm: 'bcrypt', cost: 12, maxConcurrent: undefined, maxQueue: undefined },
     clients: undefined,
     strict: false,
     realm: 'api',
@@ -70,7 +70,7 @@ t.test('defaults: one complete, frozen set', async (t) => {
     },
     onSecurityEvent: undefined
   })
-  for (const key of ['scopes', 'bcrypt', 'bearerToken', 'securitySchemes', 'refreshTokens', 'revocation', 'tokenRoute', 'revokeRoute', 'throttling'] as const) {
+  for (const key of ['scopes', 'passwordHashing', 'bearerToken', 'securitySchemes', 'refreshTokens', 'revocation', 'tokenRoute', 'revokeRoute', 'throttling'] as const) {
     t.ok(Object.isFrozen(options[key]), `${key} is frozen`)
   }
 })
@@ -113,7 +113,7 @@ t.test('given values are kept, validated and copied', async (t) => {
     clockToleranceSeconds: 30,
     scopes,
     onRehash,
-    bcrypt: { cost: 10, maxConcurrent: 2, maxQueue: 8 },
+    passwordHashing: { algorithm: 'bcrypt', cost: 10, maxConcurrent: 2, maxQueue: 8 },
     clients: { web: {}, svc: { secret: 's3cr3t', grantTypes: ['password'] } },
     strict: true,
     realm: 'my api',
@@ -134,7 +134,7 @@ t.test('given values are kept, validated and copied', async (t) => {
   t.equal(resolveOptions({ ...base, audience: 'api' }).audience, 'api')
   t.equal(resolveOptions({ ...base, accessTokenTtl: 60, clockTolerance: 5 }).accessTokenTtlSeconds, 60)
   t.equal(resolveOptions({ ...base, clockTolerance: '0s' }).clockToleranceSeconds, 0, 'zero written with a unit')
-  t.same(resolveOptions({ ...base, bcrypt: {} }).bcrypt, { cost: 12, maxConcurrent: undefined, maxQueue: undefined })
+  t.same(resolveOptions({ ...base, bcrypt: {} }).passwordHashing, { algorithm: 'bcrypt', cost: 12, maxConcurrent: undefined, maxQueue: undefined })
   t.same(resolveOptions({ ...base, bearerToken: {} }).bearerToken, { query: false, cookie: false })
   t.same(resolveOptions({ ...base, bearerToken: { query: false, cookie: false } }).bearerToken, { query: false, cookie: false })
   t.equal(resolveOptions({ ...base, refreshTokens: true }).refreshTokens.enabled, true)
@@ -213,6 +213,24 @@ t.test('every invalid option rejects register() naming it', async (t) => {
     [{ ...base, bcrypt: { maxConcurrent: 1.5 } }, 'bcrypt.maxConcurrent'],
     [{ ...base, bcrypt: { maxQueue: -1 } }, 'bcrypt.maxQueue'],
     [{ ...base, bcrypt: { maxQueue: '8' } }, 'bcrypt.maxQueue'],
+    // passwordHashing
+    [{ ...base, passwordHashing: 'argon2id' }, 'passwordHashing'],
+    [{ ...base, passwordHashing: { algorithm: 'scrypt' } }, 'passwordHashing.algorithm'],
+    [{ ...base, passwordHashing: { algorithm: 2 } }, 'passwordHashing.algorithm'],
+    [{ ...base, passwordHashing: { cost: 3 } }, 'passwordHashing.cost'],
+    [{ ...base, passwordHashing: { algorithm: 'bcrypt', memoryCost: 19_456 } }, 'passwordHashing.memoryCost'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', cost: 12 } }, 'passwordHashing.cost'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', memoryCost: 7 } }, 'passwordHashing.memoryCost'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', memoryCost: 31, parallelism: 4 } }, 'passwordHashing.memoryCost'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', memoryCost: 2 ** 32 } }, 'passwordHashing.memoryCost'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', timeCost: 0 } }, 'passwordHashing.timeCost'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', timeCost: 1.5 } }, 'passwordHashing.timeCost'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', parallelism: 0 } }, 'passwordHashing.parallelism'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', parallelism: 256 } }, 'passwordHashing.parallelism'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', parallelism: '1' } }, 'passwordHashing.parallelism'],
+    [{ ...base, passwordHashing: { algorithm: 'argon2id', maxQueue: 0 } }, 'passwordHashing.maxQueue'],
+    [{ ...base, passwordHashing: { maxConcurrent: 0 } }, 'passwordHashing.maxConcurrent'],
+    [{ ...base, passwordHashing: {}, bcrypt: {} }, 'bcrypt'],
     // clients
     [{ ...base, clients: 'web' }, 'clients'],
     [{ ...base, clients: ['web'] }, 'clients'],
@@ -293,6 +311,25 @@ t.test('messages say what was given, never a secret', async (t) => {
     const error = t.throws(() => resolveOptions({ ...base, clients: { svc: { secret } } }), optionError('clients.svc.secret')) as Error
     t.notMatch(error.message, /1234|true/, 'a client secret of the wrong type is not echoed')
   }
+})
+
+t.test('passwordHashing: bcrypt by default, Argon2id with OWASP defaults, bcrypt as its older spelling', async (t) => {
+  const gate = { maxConcurrent: undefined, maxQueue: undefined }
+  t.same(resolveOptions(base).passwordHashing, { algorithm: 'bcrypt', cost: 12, ...gate })
+  t.same(resolveOptions({ ...base, passwordHashing: {} }).passwordHashing, { algorithm: 'bcrypt', cost: 12, ...gate })
+  t.same(resolveOptions({ ...base, passwordHashing: { cost: 10, maxQueue: 3 } }).passwordHashing, { algorithm: 'bcrypt', cost: 10, maxConcurrent: undefined, maxQueue: 3 })
+  t.same(resolveOptions({ ...base, bcrypt: { cost: 10, maxConcurrent: 2 } }).passwordHashing, { algorithm: 'bcrypt', cost: 10, maxConcurrent: 2, maxQueue: undefined })
+  const argon2 = resolveOptions({ ...base, passwordHashing: { algorithm: 'argon2id' } }).passwordHashing
+  t.same(argon2, { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 2, parallelism: 1, ...gate }, 'OWASP: m = 19 MiB, t = 2, p = 1')
+  t.ok(Object.isFrozen(argon2))
+  t.same(resolveOptions({ ...base, passwordHashing: { algorithm: 'argon2id', memoryCost: 64, timeCost: 3, parallelism: 8, maxConcurrent: 1 } }).passwordHashing,
+    { algorithm: 'argon2id', memoryCost: 64, timeCost: 3, parallelism: 8, maxConcurrent: 1, maxQueue: undefined })
+  t.throws(() => resolveOptions({ ...base, passwordHashing: { algorithm: 'argon2id', memoryCost: 31, parallelism: 4 } }), {
+    message: 'Invalid option passwordHashing.memoryCost: must be an integer from 32 to 4294967295 (got 31)'
+  })
+  t.throws(() => resolveOptions({ ...base, passwordHashing: { algorithm: 'argon2id', memorycost: 8 } }), {
+    message: /^Invalid option passwordHashing\.memorycost: is not an option of passwordHashing; did you mean "memoryCost"\?/
+  })
 })
 
 t.test('valid edge values are accepted', async (t) => {

@@ -1,7 +1,8 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import Fastify, { LogController, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys, type TokenStore } from '../../lib/index.js'
+import oauth2Password, { apiKey, httpBasic, redisTokenStore, staticApiKeys, type PasswordHashingOptions, type TokenStore } from '../../lib/index.js'
 import { openUserDatabase, type User } from './database.js'
 import { clientErrorSchema, itemsSchema, statusSchema, userSchema } from './schemas.js'
 
@@ -15,15 +16,20 @@ declare module '../../lib/index.js' {
   }
 }
 
+// The events of refused requests (a bad password over the token endpoint, Basic or Digest, a throttled
+// attempt, a bad token, a missing scope): cheap to cause one per request, so logged at debug as the
+// plugin logs the refusals themselves. Successes, revocations and reuse detections stay at info
+const REFUSAL_EVENTS: ReadonlySet<string> = new Set(['authn_login_fail', 'authn_login_lock', 'authn_token_invalid', 'authz_fail'])
+
 /** What {@link buildExampleApp} needs; {@link ExampleConfig} from `readConfig()` has it all. */
-// Refusals of single requests (a bad token, a missing scope): frequent, cheap to cause, logged at debug
-const PER_REQUEST_REFUSALS: ReadonlySet<string> = new Set(['authn_token_invalid', 'authz_fail'])
 
 export interface ExampleAppConfig {
   /** HS256 secret, at least 32 bytes. */
   jwtSecret: string
-  /** bcrypt cost of new hashes and of the login check. */
+  /** bcrypt cost of new hashes and of the login check (with `passwordHash` bcrypt). */
   bcryptCost: number
+  /** The algorithm of new hashes: `bcrypt` (default) or `argon2id` (OWASP parameters); stored hashes of either verify. */
+  passwordHash?: 'bcrypt' | 'argon2id'
   /** SQLite file, or `:memory:`. */
   database: string
   /** Fastify's `logger` option. Default `false`. */
@@ -55,7 +61,7 @@ export const SCOPES = {
 } as const
 
 /**
- * Logs what goes wrong (5xx with their error, refusals at info), not every request:
+ * Logs what goes wrong (5xx with their error; refusals only at debug), not every request:
  * Fastify's per-request "incoming request" and "request completed" lines are dropped.
  */
 class ErrorLogController extends LogController {
@@ -73,11 +79,14 @@ export function serverOptions (logger: FastifyServerOptions['logger'] = false) {
     logController: new ErrorLogController(),
     // A client has 10 s to send its whole request (slow-loris bodies are cut)…
     requestTimeout: 10_000,
+    // …its headers included (Node's default is 60 s), and Node checks both every 2 s (its default,
+    // 30 s, let a body trickled at one byte a second hold the token route for about a minute)
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
     // …and a socket idle for 30 s is closed, longer than the worst bcrypt queue wait (~8 s)
     connectionTimeout: 30_000,
     // JSON bodies of this API are tiny; the token route keeps its own 4 KiB limit
     bodyLimit: 16 * 1024
-  } satisfies FastifyServerOptions
+  } satisfies FastifyHttpOptions<Server>
 }
 
 /**
@@ -98,8 +107,13 @@ async function sharedStore (app: FastifyInstance, config: ExampleAppConfig): Pro
   return {}
 }
 
+function passwordHashing (config: ExampleAppConfig): PasswordHashingOptions {
+  return config.passwordHash === 'argon2id' ? { algorithm: 'argon2id' } : { cost: config.bcryptCost }
+}
+
 export async function buildExampleApp (config: ExampleAppConfig): Promise<FastifyInstance> {
-  const users = await openUserDatabase(config.database, { bcryptCost: config.bcryptCost })
+  const hashing = passwordHashing(config)
+  const users = await openUserDatabase(config.database, { hashing })
   const app = Fastify(serverOptions(config.logger))
   app.addHook('onClose', async function closeDatabase () {
     users.close()
@@ -129,7 +143,7 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
       tokenUrl: '/token',
       accessTokenTtl: '30m',
       scopes: SCOPES,
-      bcrypt: { cost: config.bcryptCost },
+      passwordHashing: hashing,
       // The other fastapi.security schemes, on their own routes: an API key and HTTP Basic
       securitySchemes: {
         ApiKey: apiKey({ in: 'header', name: 'X-API-Key', description: `Demo key: ${DEMO_API_KEY}`, verify: staticApiKeys({ [DEMO_API_KEY]: { client: 'demo' } }) }),
@@ -142,16 +156,16 @@ export async function buildExampleApp (config: ExampleAppConfig): Promise<Fastif
         // The account policy's source after login: a refresh narrows to the scopes held now
         findAccountById: (username) => users.findAccount(username)
       },
-      // A login whose hash predates a raised BCRYPT_COST gets a fresh one
+      // A login whose hash predates a raised BCRYPT_COST or a change of PASSWORD_HASH gets a fresh one
       onRehash: (account, passwordHash) => users.updatePasswordHash(account.id, passwordHash),
       // Rotating refresh tokens, POST /revoke, and revoked access tokens refused on every instance
       refreshTokens: true,
       revocation: { checkAccessTokens: true },
       // Every security event (OWASP Logging Vocabulary) as one JSON log line with an `event` field;
       // pino stamps its own `time`, so the event's is left out. Refused requests are logged at
-      // debug: one line per refused token at info would let anyone fill the disk
+      // debug: one line per refusal at info would let anyone fill the disk
       onSecurityEvent: ({ time, ...fields }, request) => {
-        if (PER_REQUEST_REFUSALS.has(fields.event)) request.log.debug(fields, 'security event')
+        if (REFUSAL_EVENTS.has(fields.event)) request.log.debug(fields, 'security event')
         else request.log.info(fields, 'security event')
       },
       ...(await sharedStore(app, config))

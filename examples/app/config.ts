@@ -14,6 +14,8 @@ export interface ExampleConfig {
   jwtSecretGenerated: boolean
   /** `BCRYPT_COST`: bcrypt work factor, 4 to 31. Default 12. */
   bcryptCost: number
+  /** `PASSWORD_HASH`: `bcrypt` (default, as the tutorial) or `argon2id` (OWASP parameters) for new hashes; both verify. */
+  passwordHash: PasswordHash
   /** `DATABASE`: SQLite file (or `:memory:`). Default `examples/app/example.db`. */
   database: string
   /** `REDIS_URL`: keep refresh tokens and revocations in this Redis, shared by every instance. Default: in memory. */
@@ -21,6 +23,9 @@ export interface ExampleConfig {
   /** `REDIS_CLUSTER`: Redis Cluster seed nodes instead, `host:port,host:port,…`. Default: none. */
   redisCluster: string[] | undefined
 }
+
+/** The algorithms `PASSWORD_HASH` names. */
+export type PasswordHash = 'bcrypt' | 'argon2id'
 
 /** A setting of the environment is unusable; the message names the variable. */
 export class ConfigError extends Error {
@@ -46,6 +51,12 @@ function integer (name: string, value: string | undefined, fallback: number, min
   return number
 }
 
+function passwordHash (value: string | undefined): PasswordHash {
+  if (value === undefined || value === '') return 'bcrypt'
+  if (value !== 'bcrypt' && value !== 'argon2id') throw new ConfigError(`PASSWORD_HASH must be bcrypt or argon2id (got ${JSON.stringify(value.slice(0, 20))})`)
+  return value
+}
+
 function jwtSecret (value: string | undefined): { jwtSecret: string, jwtSecretGenerated: boolean } {
   if (value === undefined || value === '') return { jwtSecret: randomBytes(MIN_SECRET_BYTES).toString('base64url'), jwtSecretGenerated: true }
   // The secret itself never appears in the message: only its length
@@ -55,7 +66,7 @@ function jwtSecret (value: string | undefined): { jwtSecret: string, jwtSecretGe
 }
 
 /**
- * Reads `PORT`, `HOST`, `JWT_SECRET`, `BCRYPT_COST`, `DATABASE`, `REDIS_URL` and `REDIS_CLUSTER`; unset or empty
+ * Reads `PORT`, `HOST`, `JWT_SECRET`, `BCRYPT_COST`, `PASSWORD_HASH`, `DATABASE`, `REDIS_URL` and `REDIS_CLUSTER`; unset or empty
  * variables take their defaults. Throws {@link ConfigError} for a value it cannot use.
  *
  * @example
@@ -67,6 +78,7 @@ export function readConfig (env: Readonly<Record<string, string | undefined>> = 
     host: env.HOST === undefined || env.HOST === '' ? DEFAULTS.host : env.HOST,
     ...jwtSecret(env.JWT_SECRET),
     bcryptCost: integer('BCRYPT_COST', env.BCRYPT_COST, DEFAULTS.bcryptCost, 4, 31),
+    passwordHash: passwordHash(env.PASSWORD_HASH),
     database: env.DATABASE === undefined || env.DATABASE === '' ? DEFAULT_DATABASE : env.DATABASE,
     redisUrl: env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL,
     redisCluster: env.REDIS_CLUSTER === undefined || env.REDIS_CLUSTER === '' ? undefined : env.REDIS_CLUSTER.split(',').map((node) => node.trim())

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { hashPassword, type UserAccount } from '../../lib/index.js'
+import { hashPassword, type PasswordHashingOptions, type UserAccount } from '../../lib/index.js'
 
 /**
  * A user as the API shows it: the FastAPI tutorial's `User` model. It has no
@@ -18,7 +18,7 @@ export interface UserDatabase {
   findAccount (username: string): UserAccount | null
   /** The public view of a user (the plugin's `findById`: a user's id is the username). */
   findUser (username: string): User | null
-  /** Stores a fresh hash (the plugin's `onRehash`, after `BCRYPT_COST` was raised). */
+  /** Stores a fresh hash (the plugin's `onRehash`, after `BCRYPT_COST` was raised or `PASSWORD_HASH` changed). */
   updatePasswordHash (username: string, passwordHash: string): void
   /** Closes the file; calling it again does nothing. */
   close (): void
@@ -26,8 +26,8 @@ export interface UserDatabase {
 
 /** Options of {@link openUserDatabase}. */
 export interface UserDatabaseOptions {
-  /** bcrypt cost of the demo users' hashes when the table is first seeded. */
-  bcryptCost: number
+  /** How the demo users' passwords are hashed when the table is first seeded: `{ cost }` (bcrypt) or `{ algorithm: 'argon2id' }`. */
+  hashing: PasswordHashingOptions
 }
 
 interface AccountRow {
@@ -61,12 +61,12 @@ const SCHEMA = `
   ) STRICT
 `
 
-async function seed (db: Database.Database, bcryptCost: number): Promise<void> {
+async function seed (db: Database.Database, hashing: PasswordHashingOptions): Promise<void> {
   // Seed only an empty table: a later start keeps the users (and hashes) that are there
   if (db.prepare('SELECT 1 FROM users LIMIT 1').all().length > 0) return
   const rows = await Promise.all(DEMO_USERS.map(async ({ password, ...user }) => ({
     ...user,
-    hashed_password: await hashPassword(password, { cost: bcryptCost })
+    hashed_password: await hashPassword(password, hashing)
   })))
   const insert = db.prepare<[typeof rows[number]], unknown>(`
     INSERT OR IGNORE INTO users (username, full_name, email, hashed_password, scopes, disabled)
@@ -80,10 +80,10 @@ async function seed (db: Database.Database, bcryptCost: number): Promise<void> {
  * Opens (or creates) the SQLite users table at `file` (`:memory:` for a private
  * in-memory one). On first use the table is created and seeded with the demo
  * users `johndoe` (scopes `me items`) and `alice` (disabled), both with the
- * password `secret` hashed at `bcryptCost`; later opens keep what is there.
+ * password `secret` hashed as `hashing` says; later opens keep what is there.
  *
  * @example
- * const users = await openUserDatabase(':memory:', { bcryptCost: 4 })
+ * const users = await openUserDatabase(':memory:', { hashing: { cost: 4 } })
  * users.findUser('johndoe') // { username: 'johndoe', email: 'johndoe@example.com', full_name: 'John Doe', disabled: false }
  */
 export async function openUserDatabase (file: string, options: UserDatabaseOptions): Promise<UserDatabase> {
@@ -92,7 +92,7 @@ export async function openUserDatabase (file: string, options: UserDatabaseOptio
     // WAL lets readers (every authenticated request) proceed while a rehash writes
     db.pragma('journal_mode = WAL')
     db.exec(SCHEMA)
-    await seed(db, options.bcryptCost)
+    await seed(db, options.hashing)
   } catch (error) {
     db.close()
     throw error

@@ -4,10 +4,9 @@ import { authenticateClient, type ClientRegistry } from './client-auth.js'
 import type { FormParameters } from '../protocol/form-body.js'
 import { requireParameter } from './grants/requested-scope.js'
 import type { TokenRevoker } from '../tokens/token-revoker.js'
-import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
-import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
+import { formRoute } from './form-route.js'
+import type { EndpointRouteOptions } from './route-options.js'
 import type { SecurityEvents } from '../protection/security-events.js'
-import { documentationOnly, useFormEndpoint } from './token-endpoint.js'
 import { OAUTH2_TAG, operationIdOf } from '../openapi/operation-id.js'
 
 export interface RevokeEndpointConfig {
@@ -64,15 +63,7 @@ function revokeRouteSchema (path: string): FastifySchema {
  */
 export function revokeEndpoint (config: RevokeEndpointConfig) {
   return async function revokeEndpointPlugin (instance: FastifyInstance): Promise<void> {
-    useFormEndpoint(instance, config.bodyLimit, config.realm)
-
-    refuseOtherMethods(instance, config.url)
-    instance.post(config.url, withEndpointRouteOptions({
-      ...FORM_ROUTE_LOG,
-      schema: revokeRouteSchema(`${instance.prefix}${config.url}`),
-      bodyLimit: config.bodyLimit,
-      validatorCompiler: documentationOnly
-    }, config.route), async function revokeToken (request, reply) {
+    formRoute(instance, { ...config, schema: revokeRouteSchema(`${instance.prefix}${config.url}`) }, async function revokeToken (request, reply) {
       const parameters = (request.body ?? Object.create(null)) as FormParameters
       // RFC 7009 §2.1: the client authenticates as at the token endpoint
       const client = authenticateClient(request.headers.authorization, parameters, config.clients, null)

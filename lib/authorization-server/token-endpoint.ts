@@ -1,21 +1,11 @@
 import type { SwaggerTransform } from '@fastify/swagger'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
+import type { FastifyInstance, FastifySchema } from 'fastify'
 import { authenticateClient, type ClientRegistry } from './client-auth.js'
-import { formatChallenge } from '../protocol/challenge.js'
-import {
-  InvalidRequestError,
-  UnsupportedGrantTypeError,
-  isCatalogueError,
-  protocolErrorCode,
-  type OAuth2Error,
-  withRefusalHeaders
-} from '../errors.js'
-import { toErrorDescription } from '../protocol/error-description.js'
-import { parseFormBody, type FormParameters } from '../protocol/form-body.js'
+import { InvalidRequestError, UnsupportedGrantTypeError } from '../errors.js'
+import type { FormParameters } from '../protocol/form-body.js'
 import type { GrantHandler } from './grants/grant.js'
-import { FORM_ROUTE_LOG, refuseOtherMethods } from './form-route.js'
-import { withEndpointRouteOptions, type EndpointRouteOptions } from './route-options.js'
-import { loggableError } from '../util/loggable-error.js'
+import { formRoute } from './form-route.js'
+import type { EndpointRouteOptions } from './route-options.js'
 
 export interface TokenEndpointConfig {
   /** Route path, relative to the registration prefix. */
@@ -34,63 +24,6 @@ export interface TokenEndpointConfig {
   readonly route: Readonly<EndpointRouteOptions>
 }
 
-// The form is checked by parseFormBody and the grants; the body schema only documents it
-export function documentationOnly () {
-  return function acceptParsedForm () { return true }
-}
-
-// RFC 6749 §5.1: responses with tokens (and, by the same logic, their errors) must not be cached
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const
-
-/** Fixed descriptions for Fastify's own request errors: their messages may echo request input. */
-const FRAMEWORK_ERRORS: Record<string, string> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'The request body must be application/x-www-form-urlencoded',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The request body length is invalid',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is too large',
-  FST_ERR_VALIDATION: 'The request parameters are malformed'
-}
-
-// Fastify's own request errors on these routes (content type, body length, form validation) are the form's
-function isRequestError (error: FastifyError): boolean {
-  return typeof error.code === 'string' && (error.code.startsWith('FST_ERR_CTP_') || error.code === 'FST_ERR_VALIDATION')
-}
-
-function asOAuth2Error (error: FastifyError): OAuth2Error | null {
-  if (isCatalogueError(error) && protocolErrorCode(error) !== undefined) return error as unknown as OAuth2Error
-  /* c8 ignore next: the fallback is for content-type error codes Fastify may add; the suite reaches only the listed ones */
-  if (isRequestError(error)) return new InvalidRequestError(FRAMEWORK_ERRORS[error.code] ?? 'The request is malformed') as OAuth2Error
-  return null
-}
-
-/**
- * Whether another plugin or hook raised `error` on purpose, with its own status (a
- * 429 from `@fastify/rate-limit`, a 403 from an allow-list, a 503 from maintenance):
- * the plugin owns only its own errors, so those keep their status and headers.
- */
-function isForeignError (error: FastifyError): boolean {
-  return typeof error.statusCode === 'number' && !isCatalogueError(error) && !isRequestError(error)
-}
-
-/**
- * Renders the plugin's own failures on its form endpoints as RFC 6749 §5.2
- * `{ error, error_description }`, including the framework's request errors (wrong
- * content type, oversized body), so clients see one shape. An error another plugin
- * raised is thrown on to the app's error handler, unchanged.
- */
-function renderTokenError (realm: string, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  if (isForeignError(error)) throw error
-  const oauth2 = asOAuth2Error(error)
-  if (oauth2 === null) {
-    request.log.error({ err: loggableError(error) }, 'fastify-oauth2-password: token endpoint failure')
-    reply.code(500).send({ error: 'server_error', error_description: 'The server could not handle the request' })
-    return
-  }
-  // RFC 6749 §5.2: a 401 invalid_client carries a challenge for the scheme the client used
-  if (oauth2.error === 'invalid_client' && oauth2.statusCode === 401) withRefusalHeaders(oauth2, { 'www-authenticate': formatChallenge('Basic', { realm, charset: 'UTF-8' }) })
-  if (oauth2.headers !== undefined) reply.headers(oauth2.headers)
-  reply.code(oauth2.statusCode ?? 400).send({ error: oauth2.error, error_description: toErrorDescription(oauth2.message) })
-}
-
 function grantType (parameters: FormParameters, strict: boolean): string {
   const value = parameters.grant_type
   if (value !== undefined) return value
@@ -100,45 +33,12 @@ function grantType (parameters: FormParameters, strict: boolean): string {
 }
 
 /**
- * Sets up an encapsulated context for form-posting OAuth endpoints (token, RFC 7009
- * revocation): only form bodies, every failure rendered as RFC 6749 §5.2, no-store.
- */
-export function useFormEndpoint (instance: FastifyInstance, bodyLimit: number, realm: string): void {
-  // Only form bodies: JSON and the rest get invalid_request instead of being parsed
-  instance.removeAllContentTypeParsers()
-  // Raw bytes, so parseFormBody can refuse invalid UTF-8 instead of seeing U+FFFD in its place
-  instance.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit },
-    function parseTokenRequest (_request, body, done) {
-      try {
-        done(null, parseFormBody(body as Buffer))
-      } catch (error) {
-        done(error as Error, undefined)
-      }
-    })
-  instance.setErrorHandler(function tokenErrorHandler (error: FastifyError, request, reply) {
-    renderTokenError(realm, error, request, reply)
-  })
-  instance.addHook('onRequest', async function noStore (_request, reply) {
-    reply.headers(NO_STORE)
-  })
-}
-
-/**
  * The token endpoint (RFC 6749 §3.2) as an encapsulated plugin: its form parser,
  * its error rendering and its no-store headers never leak into the app.
  */
 export function tokenEndpoint (config: TokenEndpointConfig) {
   return async function tokenEndpointPlugin (instance: FastifyInstance): Promise<void> {
-    useFormEndpoint(instance, config.bodyLimit, config.realm)
-
-    refuseOtherMethods(instance, config.url)
-    instance.post(config.url, withEndpointRouteOptions({
-      ...FORM_ROUTE_LOG,
-      schema: config.schema,
-      bodyLimit: config.bodyLimit,
-      validatorCompiler: documentationOnly,
-      config: { swaggerTransform: config.swaggerTransform }
-    }, config.route), async function token (request) {
+    formRoute(instance, { ...config, config: { swaggerTransform: config.swaggerTransform } }, async function token (request) {
       const parameters = (request.body ?? Object.create(null)) as FormParameters
       const type = grantType(parameters, config.strict)
       const client = authenticateClient(request.headers.authorization, parameters, config.clients, type)

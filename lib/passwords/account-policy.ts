@@ -31,6 +31,11 @@ export interface AccountPolicy {
    * RFC 6749 §6: a refresh is never wider than the account allows now.
    */
   narrow (grant: AccountGrant, candidates: readonly string[]): string[]
+  /**
+   * The scopes to grant when none are asked for (RFC 6749 §3.3, the server's default):
+   * all the account holds, none when the user store does not say.
+   */
+  held (grant: AccountGrant): string[]
 }
 
 function scopeList (value: unknown): readonly unknown[] | null {
@@ -73,6 +78,9 @@ export function createAccountPolicy (users: UserStore<CurrentUser>, declaredScop
     narrow (grant, candidates) {
       const held = grant.scopes
       return candidates.filter((scope) => declaredScopes.has(scope) && (held === null || held.has(scope)))
+    },
+    held (grant) {
+      return grant.scopes === null ? [] : [...grant.scopes]
     }
   }
 }

@@ -56,7 +56,8 @@ export function assertBcryptCost (cost: unknown, name = 'cost'): asserts cost is
   }
 }
 
-function bcryptHashCost (hash: unknown): number | undefined {
+/** The work factor of a bcrypt hash {@link isBcryptHash} accepts, else `undefined`. */
+export function bcryptHashCost (hash: unknown): number | undefined {
   if (typeof hash !== 'string') return undefined
   const match = BCRYPT_HASH.exec(hash)
   if (match === null) return undefined

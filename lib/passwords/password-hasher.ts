@@ -1,54 +1,52 @@
-import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { ConcurrencyGate, GateFullError } from '../util/concurrency-gate.js'
 import { type OAuth2Error, PasswordTooLongError, TemporarilyUnavailableError, withRefusalHeaders } from '../errors.js'
-import {
-  assertBcryptCost,
-  DEFAULT_BCRYPT_COST,
-  exceedsBcryptLimit,
-  hashPassword,
-  isBcryptHash,
-  needsRehash,
-  verifyPassword
-} from './bcrypt.js'
+import { argon2Verify } from './argon2.js'
+import { BCRYPT_MAX_PASSWORD_BYTES, DEFAULT_BCRYPT_COST, exceedsBcryptLimit, verifyPassword as bcryptVerifyPassword } from './bcrypt.js'
+import { createLoginWork, type SpentWork } from './login-work.js'
+import { hashingParameters, hashPassword, meetsParameters, type HashingParameters, type PasswordHashingOptions } from './password-hashing.js'
 
-/** Options of {@link createPasswordHasher}. */
-export interface PasswordHasherOptions {
-  /** bcrypt work factor for new hashes, the dummy hash and {@link PasswordHasher.needsRehash}. Default 12. */
-  cost?: number
+/** Options of {@link createPasswordHasher}: the algorithm and its parameters, and the gate's bounds. */
+export type PasswordHasherOptions = PasswordHashingOptions & {
   /**
-   * bcrypt jobs running at once. Default: one less than the cores
+   * Hashing jobs running at once. Default: one less than the cores
    * (`os.availableParallelism()`) and than the libuv threadpool size
    * (`UV_THREADPOOL_SIZE`, 4 unless set), at least 1.
    */
   maxConcurrent?: number
-  /** bcrypt jobs allowed to wait for a slot; beyond it logins are refused at once. Default `32 * maxConcurrent`. */
+  /** Hashing jobs allowed to wait for a slot; beyond it logins are refused at once. Default `32 * maxConcurrent`. */
   maxQueue?: number
 }
 
 /** Password hashing and checking for the token endpoint, bounded and timing-safe. */
 export interface PasswordHasher {
-  /** The configured bcrypt cost. */
+  /** The algorithm and parameters of new hashes and of {@link PasswordHasher.needsRehash}. */
+  readonly parameters: HashingParameters
+  /** The configured bcrypt cost; 12 when Argon2id is configured (read `parameters`). */
   readonly cost: number
-  /** bcrypt jobs allowed to run at once. */
+  /** Longest password in UTF-8 bytes: 72 with bcrypt (its input limit), `null` (none) with Argon2id. */
+  readonly maxPasswordBytes: number | null
+  /** Hashing jobs allowed to run at once. */
   readonly maxConcurrent: number
-  /** bcrypt jobs allowed to wait. */
+  /** Hashing jobs allowed to wait. */
   readonly maxQueue: number
-  /** bcrypt jobs running now. */
+  /** Hashing jobs running now. */
   readonly running: number
-  /** bcrypt jobs waiting now. */
+  /** Hashing jobs waiting now. */
   readonly queued: number
   /**
-   * Checks a login. With `hash` null (unknown user) or unusable, still runs one
-   * bcrypt verify against a dummy hash of the configured cost, then resolves
-   * false, so timing does not tell unknown users from wrong passwords. Rejects
-   * with `TemporarilyUnavailableError` (503, `headers['retry-after']`) when the
-   * gate is full.
+   * Checks a login against a stored bcrypt or Argon2id hash. Every check costs
+   * the same work, whatever the stored hash: `hash` null (unknown user) or
+   * unusable, or of other parameters than configured, is padded with throwaway
+   * hashing up to the configured parameters or the strongest stored hash seen so
+   * far. Rejects with `TemporarilyUnavailableError` (503, `headers['retry-after']`)
+   * when the gate is full, and `Argon2UnavailableError` for an Argon2id hash
+   * without `@node-rs/argon2`.
    */
   verify: (password: string, hash: string | null) => Promise<boolean>
-  /** Hashes with the configured cost through the gate; same refusals as `verify`, plus `PasswordTooLongError`. */
+  /** Hashes with the configured parameters through the gate; same refusals as `verify`, plus `PasswordTooLongError` (bcrypt). */
   hash: (password: string) => Promise<string>
-  /** True when `hash` uses a lower cost than the configured one or is not a recognised bcrypt hash. */
+  /** True when `hash` has another algorithm or weaker parameters than configured, or is not a recognised hash. */
   needsRehash: (hash: string) => boolean
   /**
    * Throws the same 503 `verify` would when the gate is full, so a login flood is
@@ -101,39 +99,44 @@ async function throughGate<T> (gate: ConcurrencyGate, job: () => Promise<T>): Pr
   }
 }
 
+// Verifies against the stored hash when it can: a bcrypt hash cannot check a password over 72 bytes
+async function verifyStored (password: string, hash: string | null, work: SpentWork | null): Promise<{ valid: boolean, spent: SpentWork | null }> {
+  if (work?.algorithm === 'argon2id') return { valid: await argon2Verify(password, hash as string), spent: work }
+  if (work === null || exceedsBcryptLimit(password)) return { valid: false, spent: null }
+  return { valid: await bcryptVerifyPassword(password, hash as string), spent: work }
+}
+
+function gateBounds (options: PasswordHasherOptions): { maxConcurrent: number, maxQueue: number } {
+  const maxConcurrent = options.maxConcurrent ?? defaultMaxConcurrent()
+  return { maxConcurrent, maxQueue: options.maxQueue ?? QUEUE_PER_SLOT * maxConcurrent }
+}
+
 /**
- * Creates the hasher the token endpoint uses: bcrypt off the event loop,
- * bounded by a {@link ConcurrencyGate}, with the same work for unknown users as
- * for known ones. Throws a `TypeError`/`RangeError` naming the bad option.
+ * Creates the hasher the token endpoint uses: bcrypt or Argon2id off the event
+ * loop, bounded by a {@link ConcurrencyGate}, with the same work for unknown
+ * users, wrong passwords and disabled accounts whatever the stored hashes'
+ * parameters. Throws a `TypeError`/`RangeError` naming the bad option. With
+ * Argon2id configured, load `@node-rs/argon2` first (`loadArgon2()`).
  *
  * @example
  * ```ts
- * const hasher = createPasswordHasher({ cost: 12 })
+ * const hasher = createPasswordHasher({ algorithm: 'argon2id' })
  * const user = await users.findByUsername(username)
  * if (!await hasher.verify(password, user?.passwordHash ?? null)) throw new InvalidGrantError('Incorrect username or password')
  * if (hasher.needsRehash(user.passwordHash)) await onRehash(user, await hasher.hash(password))
  * ```
  */
 export function createPasswordHasher (options: PasswordHasherOptions = {}): PasswordHasher {
-  const cost = options.cost ?? DEFAULT_BCRYPT_COST
-  assertBcryptCost(cost)
-  const maxConcurrent = options.maxConcurrent ?? defaultMaxConcurrent()
-  const maxQueue = options.maxQueue ?? QUEUE_PER_SLOT * maxConcurrent
+  const parameters = hashingParameters(options)
+  const { maxConcurrent, maxQueue } = gateBounds(options)
   const gate = new ConcurrencyGate({ maxConcurrent, maxQueue })
-
-  // Made once, on the first unknown-user login, and shared by concurrent ones.
-  // Its password is random and thrown away, so nothing can match it.
-  let dummyHash: Promise<string> | undefined
-  function getDummyHash (): Promise<string> {
-    dummyHash ??= hashPassword(randomBytes(32).toString('base64'), { cost }).catch(function retryLater (err: unknown) {
-      dummyHash = undefined
-      throw err
-    })
-    return dummyHash
-  }
+  const work = createLoginWork(parameters)
+  const bcrypt = parameters.algorithm === 'bcrypt'
 
   return {
-    cost,
+    parameters,
+    cost: bcrypt ? parameters.cost : DEFAULT_BCRYPT_COST,
+    maxPasswordBytes: bcrypt ? BCRYPT_MAX_PASSWORD_BYTES : null,
     maxConcurrent,
     maxQueue,
     get running () { return gate.running },
@@ -144,25 +147,22 @@ export function createPasswordHasher (options: PasswordHasherOptions = {}): Pass
     },
 
     async verify (password: string, hash: string | null): Promise<boolean> {
-      if (isBcryptHash(hash)) {
-        return await throughGate(gate, function verifyKnownUser () { return verifyPassword(password, hash) })
-      }
-      // An unknown user (or an unusable stored hash) costs one full bcrypt verify,
-      // like a known one, so response time does not reveal who exists.
-      return await throughGate(gate, async function verifyUnknownUser () {
-        await verifyPassword(password, await getDummyHash())
-        return false
+      // One gate job for the check and its padding: a slot is held as long as any login's
+      return await throughGate(gate, async function verifyPadded () {
+        const { valid, spent } = await verifyStored(password, hash, work.observe(hash))
+        await work.pad(spent)
+        return valid
       })
     },
 
     async hash (password: string): Promise<string> {
       // Refused before taking a slot: there is no bcrypt work to queue for.
-      if (exceedsBcryptLimit(password)) throw new PasswordTooLongError()
-      return await throughGate(gate, function hashWithCost () { return hashPassword(password, { cost }) })
+      if (bcrypt && exceedsBcryptLimit(password)) throw new PasswordTooLongError()
+      return await throughGate(gate, function hashWithParameters () { return hashPassword(password, parameters) })
     },
 
     needsRehash (hash: string): boolean {
-      return needsRehash(hash, cost)
+      return !meetsParameters(hash, parameters)
     }
   }
 }

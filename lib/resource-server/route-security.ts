@@ -3,7 +3,8 @@ import { InsufficientScopeError, InvalidOptionError, MissingCredentialsError, is
 import { authenticateRequest, combineRequirements, compileRequirement, isSecurityRequirement, refuseSoleScheme, type CompiledRequirement } from './requirements.js'
 import { isPromiseLike } from '../util/promise-like.js'
 import { requestAuthentication } from './request-authentication.js'
-import { quietRefusal } from './quiet-refusal.js'
+import { requestWithoutParameters } from '../util/request-log.js'
+import { quietRefusal } from '../util/quiet-refusal.js'
 import { hasAllScopes } from '../protocol/scopes.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from '../schemes/security-scheme.js'
 
@@ -22,6 +23,28 @@ export interface RouteSecurityConfig {
   readonly defaultSecurity: readonly SecurityRequirement[] | undefined
   /** Adds the documentation of a protected route (401/403 answers) to its schema. */
   readonly document: (routeOptions: RouteOptions, requirement: CompiledRequirement) => void
+  /** Query parameters that may carry credentials: left out of every route's request log line. */
+  readonly queryCredentials: ReadonlySet<string>
+}
+
+/**
+ * The query parameters the schemes read credentials from: API keys `in: 'query'`
+ * and `bearerQuery` (the `bearerToken.query` option, `false` when off).
+ */
+export function queryCredentialNames (schemes: ReadonlyMap<string, SecurityScheme>, bearerQuery: string | false): ReadonlySet<string> {
+  const names = new Set<string>(bearerQuery === false ? [] : [bearerQuery])
+  for (const scheme of schemes.values()) {
+    const document = scheme.openapi()
+    if (document.type === 'apiKey' && document.in === 'query') names.add(document.name)
+  }
+  return names
+}
+
+// Any route may see a query credential (`request.currentUser()` reads the bearer query token on
+// demand): its log line leaves them out, unless the route serializes its requests itself
+function redactQueryCredentials (routeOptions: RouteOptions, serializer: ((request: FastifyRequest) => unknown) | undefined): void {
+  if (serializer === undefined || routeOptions.logSerializers?.req !== undefined) return
+  routeOptions.logSerializers = { ...routeOptions.logSerializers, req: serializer }
 }
 
 /**
@@ -58,8 +81,8 @@ function effectiveSecurity (context: SecurityRequirement[] | undefined, routeOpt
 
 // Custom error handlers may not apply error.headers: put the challenges on the reply too
 function challengeOnReply (request: FastifyRequest, reply: FastifyReply, error: unknown): void {
-  // Refusals are logged at debug (a 5xx, a failure of ours, still at error)
-  if (isCatalogueError(error) && Number(error.statusCode) < 500) quietRefusal(request, reply)
+  // The plugin's refusals are logged at debug; errors of the app's own code are the app's to log
+  if (isCatalogueError(error)) quietRefusal(request, reply, Number(error.statusCode))
   const headers = (error as { headers?: Record<string, string | string[]> }).headers
   if (headers !== undefined) reply.headers(headers)
 }
@@ -133,8 +156,10 @@ function enforce (requirement: CompiledRequirement): Enforcer {
  * what runs) and installs the onRequest hook that enforces it.
  */
 export function routeSecurity (config: RouteSecurityConfig) {
+  const redact = config.queryCredentials.size === 0 ? undefined : requestWithoutParameters(config.queryCredentials)
   return function securityOnRoute (this: FastifyInstance, routeOptions: RouteOptions): void {
     routeOptions.config = { ...routeOptions.config, [kSeen]: true } as RouteOptions['config']
+    redactQueryCredentials(routeOptions, redact)
     const security = effectiveSecurity((this as FastifyInstance & SecurityContext)[kContextSecurity], routeOptions, config)
     if (security === undefined) return
     const label = `${String(routeOptions.method)} ${routeOptions.url}`

@@ -37,7 +37,7 @@ type Verification = { principal: unknown, scopes: ReadonlySet<string> } | null
 
 /**
  * The default check: the plugin's one login check, the password grant's (one
- * bcrypt verification whatever the user, the same bounded gate, the account
+ * password check padded to the same work whatever the user, the same bounded gate, the account
  * policy, `onRehash`); the principal is the user `findById` returns, never the
  * account with its hash.
  */
@@ -70,7 +70,7 @@ function callbackVerifier (verify: BasicVerifier): (userId: string, password: st
  * like wrong credentials. The challenge is `Basic realm="…", charset="UTF-8"`
  * (RFC 7617 §2.1).
  *
- * By default users log in against the plugin's user store with bcrypt, exactly as
+ * By default users log in against the plugin's user store (bcrypt or Argon2id), exactly as
  * at the token endpoint: `request.currentUser()` returns the user and the scopes
  * are the account's (routes may require the plugin's declared scopes). With
  * `verify`, the app checks the credentials itself.

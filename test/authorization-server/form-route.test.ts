@@ -28,7 +28,7 @@ t.test('405 with Allow: POST on the token and revoke paths; the query is neither
 })
 
 t.test('the log line of a request without a socket (an inject) still has its path', async (t) => {
-  const { requestWithoutQuery } = await import('../../lib/authorization-server/form-route.js')
+  const { requestWithoutQuery } = await import('../../lib/util/request-log.js')
   t.same(requestWithoutQuery({ method: 'GET', url: '/token?password=x', host: 'h', ip: '1.2.3.4' } as never), {
     method: 'GET', url: '/token', host: 'h', remoteAddress: '1.2.3.4', remotePort: undefined
   })

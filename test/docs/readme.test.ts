@@ -82,6 +82,11 @@ const CONTEXT: Record<string, { imports?: string, declarations?: string }> = {
     declarations: 'declare const app: FastifyInstance\ndeclare const options: OAuth2PasswordOptions'
   },
   throttling: { imports: APP },
+  'password-hashing': {
+    imports: `${APP}\nimport oauth2Password from 'fastify-oauth2-password'`,
+    declarations: 'declare const app: FastifyInstance\ndeclare const options: OAuth2PasswordOptions\ndeclare const db: { updatePasswordHash (id: string | number | bigint, passwordHash: string): Promise<void> }'
+  },
+  'hash-functions': { declarations: 'declare const db: { updatePasswordHash (username: string, passwordHash: string): Promise<void> }' },
   'security-events': { declarations: 'declare const logger: { info (value: unknown): void }' }
 }
 

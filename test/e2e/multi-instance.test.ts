@@ -1,39 +1,21 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { getWithToken, postForm, startExampleServer, type ExampleServer } from '../helpers/example-server.js'
-import { requireRedisServer, startRedisServer } from '../helpers/redis-server.js'
+import { INVALID_GRANT, REVOKED, getWithToken, login, postForm, refresh, twoInstancesOnRedis, type Tokens } from '../helpers/example-server.js'
+import { requireRedisServer } from '../helpers/redis-server.js'
 
 // Two example server processes behind one Redis, as two instances behind a load balancer:
 // rotation, reuse detection and revocation hold across them.
 
 const SECRET = 'multi-instance-secret-of-at-least-32-bytes'
-const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' }
-const REVOKED = { statusCode: 401, code: 'FST_OAUTH2_INVALID_TOKEN', error: 'Unauthorized', message: 'The access token has been revoked' }
 // The documented staleness bound of the example (revocation.cacheTtl, default 1 s)
 const CACHE_TTL_MS = 1000
-
-interface Tokens { access_token: string, refresh_token: string }
-
-async function login (server: ExampleServer): Promise<Tokens> {
-  const response = await postForm(`${server.url}/token`, { username: 'johndoe', password: 'secret' })
-  if (response.status !== 200) throw new Error(`login: ${response.status}`)
-  return response.body as Tokens
-}
-
-async function refresh (server: ExampleServer, token: string) {
-  return await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: token })
-}
 
 // Two example servers and a Redis on a 2-core machine shared with other suites: more than tap's default 30 s
 t.setTimeout(120_000)
 
 if (requireRedisServer(t)) {
-  const redis = await startRedisServer(t)
-  const [a, b] = await Promise.all([
-    startExampleServer(t, { JWT_SECRET: SECRET, REDIS_URL: redis.url }),
-    startExampleServer(t, { JWT_SECRET: SECRET, REDIS_URL: redis.url })
-  ]) as [ExampleServer, ExampleServer]
+  const { redis, a, b } = await twoInstancesOnRedis(t, SECRET)
 
   t.test('a token rotated on one instance is refused as reused on the other, and its family dies', async (t) => {
     const first = await login(a)

@@ -1,14 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { getWithToken, postForm, startExampleServer, type ExampleServer } from '../helpers/example-server.js'
+import { INVALID_GRANT, REVOKED, getWithToken, postForm, startExampleServer, type ExampleServer } from '../helpers/example-server.js'
 import { requireRedisCluster, startRedisCluster } from '../helpers/redis-cluster.js'
 
 // Issue 12 §3: the example with REDIS_CLUSTER (seed nodes) runs on a 3-master Redis Cluster:
 // logins, refreshes, protected requests and revocations across two instances, no 503.
 
 const SECRET = 'redis-cluster-secret-of-at-least-32-bytes'
-const REVOKED = { statusCode: 401, code: 'FST_OAUTH2_INVALID_TOKEN', error: 'Unauthorized', message: 'The access token has been revoked' }
-const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' }
 const CACHE_TTL_MS = 1000
 
 interface Tokens { access_token: string, refresh_token: string }

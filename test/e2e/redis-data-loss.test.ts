@@ -1,33 +1,19 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { getWithToken, postForm, startExampleServer, type ExampleServer } from '../helpers/example-server.js'
-import { requireRedisServer, startRedisServer } from '../helpers/redis-server.js'
+import { INVALID_GRANT, REVOKED, getWithToken, login, postForm, refresh, twoInstancesOnRedis } from '../helpers/example-server.js'
+import { requireRedisServer } from '../helpers/redis-server.js'
 
 // Issue 12 §2: losing the store's data never brings a revoked token back. A revoked access token, the
 // access token of a revoked family, then Redis restarted without persistence (or flushed): both stay
 // refused, every token issued before the loss stops working, and users log in again.
 
 const SECRET = 'redis-data-loss-secret-of-at-least-32-bytes'
-const REVOKED = { statusCode: 401, code: 'FST_OAUTH2_INVALID_TOKEN', error: 'Unauthorized', message: 'The access token has been revoked' }
-const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' }
-
-interface Tokens { access_token: string, refresh_token: string }
-
-async function login (server: ExampleServer): Promise<Tokens> {
-  const response = await postForm(`${server.url}/token`, { username: 'johndoe', password: 'secret' })
-  if (response.status !== 200) throw new Error(`login: ${response.status}`)
-  return response.body as Tokens
-}
 
 // Two example servers and a Redis on a 2-core machine shared with other suites: more than tap's default 30 s
 t.setTimeout(120_000)
 
 if (requireRedisServer(t)) {
-  const redis = await startRedisServer(t)
-  const [a, b] = await Promise.all([
-    startExampleServer(t, { JWT_SECRET: SECRET, REDIS_URL: redis.url }),
-    startExampleServer(t, { JWT_SECRET: SECRET, REDIS_URL: redis.url })
-  ]) as [ExampleServer, ExampleServer]
+  const { redis, a, b } = await twoInstancesOnRedis(t, SECRET)
 
   for (const loss of ['restart without persistence', 'FLUSHALL'] as const) {
     t.test(`${loss}: no revoked token comes back, nothing issued before works, new logins do`, async (t) => {
@@ -52,11 +38,11 @@ if (requireRedisServer(t)) {
       t.same(seen.body, REVOKED, 'the revoked access token stays refused')
       t.same((await getWithToken(`${b.url}/users/me`, family.access_token)).body, REVOKED, 'so does the access token of the revoked family')
       t.same((await getWithToken(`${b.url}/users/me`, untouched.access_token)).body, REVOKED, 'and every access token issued before the loss')
-      t.same((await postForm(`${b.url}/token`, { grant_type: 'refresh_token', refresh_token: untouched.refresh_token })).body, INVALID_GRANT, 'refresh tokens too')
+      t.same((await refresh(b, untouched.refresh_token)).body, INVALID_GRANT, 'refresh tokens too')
       await new Promise((resolve) => setTimeout(resolve, 1100))
       const fresh = await login(b)
       t.equal((await getWithToken(`${a.url}/users/me`, fresh.access_token)).status, 200, 'a new login works on every instance')
-      t.equal((await postForm(`${a.url}/token`, { grant_type: 'refresh_token', refresh_token: fresh.refresh_token })).status, 200)
+      t.equal((await refresh(a, fresh.refresh_token)).status, 200)
     })
   }
 }

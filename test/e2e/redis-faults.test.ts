@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { getWithToken, postForm, startExampleServer, type ExampleServer, type Exchange } from '../helpers/example-server.js'
-import { redisServerMajorVersion, requireRedisServer, startRedisServer, type RedisServer } from '../helpers/redis-server.js'
+import { INVALID_GRANT, REVOKED, getWithToken, postForm, twoInstancesOnRedis, type ExampleServer, type Exchange, type Tokens } from '../helpers/example-server.js'
+import { redisServerMajorVersion, requireRedisServer, type RedisServer } from '../helpers/redis-server.js'
 
 // Issue 12 §5: Redis stopped, paused, slowed, flushed and restarted while logins, refreshes, revokes
 // and protected requests run, on one instance (half the clients) and on two sharing the store (the
@@ -16,8 +16,6 @@ const CACHE_TTL_MS = 1000
 const RECOVERY_MS = 15_000
 const TOKEN_UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'The token store is unavailable, retry later' }
 const ROUTE_UNAVAILABLE = { statusCode: 503, code: 'FST_OAUTH2_AUTHENTICATION_UNAVAILABLE', error: 'Service Unavailable', message: 'Authentication is temporarily unavailable' }
-const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' }
-const REVOKED = { statusCode: 401, code: 'FST_OAUTH2_INVALID_TOKEN', error: 'Unauthorized', message: 'The access token has been revoked' }
 // Every field a family hash is written with; 'p' and 'r' come with the first rotation, 'n' until it is confirmed
 const FAMILY_FIELDS = ['d', 'e', 'h', 'i', 's', 'u']
 
@@ -49,8 +47,6 @@ const FAULTS: Fault[] = [
 ]
 
 interface Seen { readonly what: What, readonly response: Exchange, readonly during: boolean }
-interface Tokens { access_token: string, refresh_token: string }
-
 function same (body: unknown, expected: unknown): boolean {
   return JSON.stringify(body) === JSON.stringify(expected)
 }
@@ -146,11 +142,8 @@ t.setTimeout(300_000)
 
 if (requireRedisServer(t)) {
   // DEBUG is off by default since Redis 7
-  const redis = await startRedisServer(t, redisServerMajorVersion() >= 7 ? ['--enable-debug-command', 'yes'] : [])
-  const servers = await Promise.all([
-    startExampleServer(t, { JWT_SECRET: SECRET, REDIS_URL: redis.url }),
-    startExampleServer(t, { JWT_SECRET: SECRET, REDIS_URL: redis.url })
-  ]) as [ExampleServer, ExampleServer]
+  const { redis, a, b } = await twoInstancesOnRedis(t, SECRET, redisServerMajorVersion() >= 7 ? ['--enable-debug-command', 'yes'] : [])
+  const servers: [ExampleServer, ExampleServer] = [a, b]
 
   for (const fault of FAULTS) t.test(`Redis ${fault.name} during traffic`, (t) => runFault(t, fault, redis, servers))
 }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { getWithToken, postForm, startExampleServer, type ExampleServer, type Exchange } from '../helpers/example-server.js'
-import { requireRedisServer, startRedisServer } from '../helpers/redis-server.js'
+import { INVALID_GRANT, REVOKED, getWithToken, login, postForm, refresh, twoInstancesOnRedis, type Exchange, type Tokens } from '../helpers/example-server.js'
+import { requireRedisServer } from '../helpers/redis-server.js'
 
 // Issue 12 §1: an answer of "retry" is safe to retry. Redis pauses writes (CLIENT PAUSE … WRITE): the
 // rotation is answered 503 but runs when the pause ends. The client retries as told and gets that
@@ -10,19 +10,9 @@ import { requireRedisServer, startRedisServer } from '../helpers/redis-server.js
 
 const SECRET = 'redis-retry-secret-of-at-least-32-bytes'
 const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'The token store is unavailable, retry later' }
-const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' }
-const REVOKED = { statusCode: 401, code: 'FST_OAUTH2_INVALID_TOKEN', error: 'Unauthorized', message: 'The access token has been revoked' }
 const PAUSE_MS = 2500
 // Bounded: the pause ends after 2.5 s, a client retrying every Retry-After second needs at most 4 tries
 const MAX_TRIES = 6
-
-interface Tokens { access_token: string, refresh_token: string }
-
-async function login (server: ExampleServer): Promise<Tokens> {
-  const response = await postForm(`${server.url}/token`, { username: 'johndoe', password: 'secret' })
-  if (response.status !== 200) throw new Error(`login: ${response.status}`)
-  return response.body as Tokens
-}
 
 /** Sends `request` until it is answered with something else than 503, waiting Retry-After between tries. */
 async function retried (request: () => Promise<Exchange>): Promise<{ first: Exchange, last: Exchange }> {
@@ -39,11 +29,7 @@ async function retried (request: () => Promise<Exchange>): Promise<{ first: Exch
 t.setTimeout(120_000)
 
 if (requireRedisServer(t)) {
-  const redis = await startRedisServer(t)
-  const [a, b] = await Promise.all([
-    startExampleServer(t, { JWT_SECRET: SECRET, REDIS_URL: redis.url }),
-    startExampleServer(t, { JWT_SECRET: SECRET, REDIS_URL: redis.url })
-  ]) as [ExampleServer, ExampleServer]
+  const { redis, a, b } = await twoInstancesOnRedis(t, SECRET)
   const admin = new Redis(redis.url)
   t.teardown(() => admin.disconnect())
 
@@ -52,16 +38,16 @@ if (requireRedisServer(t)) {
       const tokens = await login(a)
       await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE')
       let tries = 0
-      const { first, last } = await retried(() => postForm(`${tries++ === 0 ? a.url : retryOn.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }))
+      const { first, last } = await retried(() => refresh(tries++ === 0 ? a : retryOn, tokens.refresh_token))
       t.equal(first.status, 503, `round ${round}: the rotation's outcome is unknown`)
       t.same(first.body, UNAVAILABLE)
       t.equal(first.headers.get('retry-after'), '1')
       t.equal(last.status, 200, `round ${round}: the retry as told succeeds (${retryOn === a ? 'same' : 'other'} instance)`)
       const next = last.body as Tokens
       t.equal((await getWithToken(`${a.url}/users/me`, next.access_token)).status, 200, 'its access token works')
-      const rotated = await postForm(`${b.url}/token`, { grant_type: 'refresh_token', refresh_token: next.refresh_token })
+      const rotated = await refresh(b, next.refresh_token)
       t.equal(rotated.status, 200, 'the refresh token it got is the family\'s current one')
-      const replay = await postForm(`${a.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })
+      const replay = await refresh(a, tokens.refresh_token)
       t.same(replay.body, INVALID_GRANT, 'RFC 9700 §4.14.2: a later replay of the replaced token is still a reuse')
       t.same((await getWithToken(`${b.url}/users/me`, (rotated.body as Tokens).access_token)).body, REVOKED, 'and ends the family')
     }
@@ -69,11 +55,11 @@ if (requireRedisServer(t)) {
 
   t.test('a replay of a token whose successor was handed out is a reuse, even within seconds', async (t) => {
     const tokens = await login(a)
-    const rotated = await postForm(`${a.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })
+    const rotated = await refresh(a, tokens.refresh_token)
     t.equal(rotated.status, 200)
     await sleep(100)
-    t.same((await postForm(`${b.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })).body, INVALID_GRANT)
-    t.same((await postForm(`${a.url}/token`, { grant_type: 'refresh_token', refresh_token: (rotated.body as Tokens).refresh_token })).body, INVALID_GRANT, 'the family is revoked')
+    t.same((await refresh(b, tokens.refresh_token)).body, INVALID_GRANT)
+    t.same((await refresh(a, (rotated.body as Tokens).refresh_token)).body, INVALID_GRANT, 'the family is revoked')
   })
 
   t.test('a revocation answered 503 while writes are paused is retried: 200, and the token is revoked', async (t) => {
@@ -84,9 +70,9 @@ if (requireRedisServer(t)) {
     t.equal(access.last.status, 200)
     t.same((await getWithToken(`${b.url}/users/me`, tokens.access_token)).body, REVOKED)
     await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE')
-    const refresh = await retried(() => postForm(`${b.url}/revoke`, { token: tokens.refresh_token }))
-    t.equal(refresh.first.status, 503)
-    t.equal(refresh.last.status, 200, 'revoking a family twice is harmless')
-    t.same((await postForm(`${a.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token })).body, INVALID_GRANT)
+    const family = await retried(() => postForm(`${b.url}/revoke`, { token: tokens.refresh_token }))
+    t.equal(family.first.status, 503)
+    t.equal(family.last.status, 200, 'revoking a family twice is harmless')
+    t.same((await refresh(a, tokens.refresh_token)).body, INVALID_GRANT)
   })
 }

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import t, { type Test } from 'tap'
 import { buildExampleApp, DEMO_API_KEY, SCOPES, serverOptions } from '../../examples/app/app.js'
 import { ConfigError, DEFAULT_DATABASE, readConfig } from '../../examples/app/config.js'
 import { accessTokensWith } from '../helpers/access-tokens.js'
+import { suiteLogs } from '../helpers/log-secrets.js'
 
 const SECRET = 'example-test-secret-of-at-least-32-bytes'
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -17,14 +19,19 @@ const NOT_AUTHENTICATED = { statusCode: 401, code: 'FST_OAUTH2_MISSING_CREDENTIA
 const NOT_ENOUGH_PERMISSIONS = { statusCode: 403, code: 'FST_OAUTH2_INSUFFICIENT_SCOPE', error: 'Forbidden', message: 'Not enough permissions' }
 
 /** The example app over a private in-memory database, closed with the test. */
+// Every line these apps log is searched for the secrets at the end of the file (issue 8 §6)
+for (const secret of [SECRET, DEMO_API_KEY, 'secret']) suiteLogs.remember(secret, 1)
+
 async function exampleApp (test: Test, database = ':memory:', bcryptCost = 4): Promise<FastifyInstance> {
-  const app = await buildExampleApp({ jwtSecret: SECRET, bcryptCost, database })
+  const app = await buildExampleApp({ jwtSecret: SECRET, bcryptCost, database, logger: suiteLogs.logger() })
   test.teardown(() => app.close())
   return app
 }
 
 async function postToken (app: FastifyInstance, form: Record<string, string>): Promise<LightMyRequestResponse> {
-  return await app.inject({ method: 'POST', url: '/token', headers: FORM, payload: new URLSearchParams(form).toString() })
+  const response = await app.inject({ method: 'POST', url: '/token', headers: FORM, payload: new URLSearchParams(form).toString() })
+  if (response.statusCode === 200) suiteLogs.rememberFields(response.json())
+  return response
 }
 
 async function login (test: Test, app: FastifyInstance, scope?: string): Promise<string> {
@@ -292,6 +299,7 @@ t.test('the token route keeps its 4 KiB body limit', async (t) => {
 t.test('server limits: request and connection timeouts, body limit', async (t) => {
   const app = await exampleApp(t)
   t.equal(app.server.requestTimeout, 10_000)
+  t.equal(app.server.headersTimeout, 10_000, 'headers within the same 10 s (test/examples/example-slow-client.test.ts: bodies too)')
   t.equal(app.server.timeout, 30_000, 'connectionTimeout')
   t.equal(app.initialConfig.bodyLimit, 16 * 1024)
   const options = serverOptions({ level: 'warn' })
@@ -307,9 +315,16 @@ t.test('logs errors, not every request, and refusals only at debug (issue 8 §6)
   t.equal((await get(app, '/health')).statusCode, 200)
   t.equal((await get(app, '/users/me', await login(t, app))).statusCode, 200)
   t.equal((await get(app, '/users/me')).statusCode, 401)
+  t.equal((await get(app, '/users/me', 'forged-token')).statusCode, 401)
+  t.equal((await app.inject({ url: '/reports', headers: { 'x-api-key': 'not-the-demo-key' } })).statusCode, 401)
+  const wrongBasic = `Basic ${Buffer.from('johndoe:wrong-password').toString('base64')}`
+  const basicAnswers = []
+  for (let attempt = 0; attempt < 6; attempt++) basicAnswers.push((await app.inject({ url: '/basic/me', headers: { authorization: wrongBasic } })).statusCode)
+  t.same(basicAnswers, [401, 401, 401, 401, 401, 429], 'wrong Basic passwords, then throttled')
+  t.equal((await postToken(app, { username: 'johndoe', password: 'wrong-password' })).statusCode, 429)
   t.same(lines.map(({ level, msg, event }) => ({ level, msg, event })), [
     { level: 30, msg: 'security event', event: 'authn_login_success' }
-  ], 'the login\'s security event only: no line per request, none for the refusal')
+  ], 'the login\'s security event only: no line per request, none for the refusals (token, API key, Basic, throttled)')
   assertNoSecrets(t, { body: JSON.stringify(lines) })
 })
 
@@ -384,6 +399,25 @@ t.test('SQLite file: created and seeded once, reused by the next start, rehashed
   t.match(johndoe?.hashed_password, /^\$2b\$05\$/, 'johndoe rehashed at the new cost')
 })
 
+t.test('PASSWORD_HASH=argon2id: a file seeded with bcrypt moves to Argon2id as users log in', async (t) => {
+  const file = join(tempDir(t), 'users.db')
+  await (await buildExampleApp({ jwtSecret: SECRET, bcryptCost: 4, database: file })).close()
+  const argon2 = await buildExampleApp({ jwtSecret: SECRET, bcryptCost: 4, passwordHash: 'argon2id', database: file })
+  t.teardown(() => argon2.close())
+  t.same((await get(argon2, '/users/me', await login(t, argon2))).json(), JOHNDOE)
+  await argon2.close()
+  const [alice, johndoe] = storedUsers(file)
+  t.match(alice?.hashed_password, /^\$2b\$04\$/, 'alice (who cannot log in) keeps her bcrypt hash')
+  t.match(johndoe?.hashed_password, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'johndoe now has an Argon2id hash, OWASP parameters')
+
+  const freshFile = join(tempDir(t), 'fresh.db')
+  const fresh = await buildExampleApp({ jwtSecret: SECRET, bcryptCost: 4, passwordHash: 'argon2id', database: freshFile })
+  t.teardown(() => fresh.close())
+  t.same((await get(fresh, '/users/me', await login(t, fresh))).json(), JOHNDOE)
+  await fresh.close()
+  for (const { hashed_password: hash } of storedUsers(freshFile)) t.match(hash, /^\$argon2id\$/, 'a fresh file is seeded with Argon2id hashes')
+})
+
 t.test('a bad secret rejects the build and closes the database', async (t) => {
   const file = join(tempDir(t), 'users.db')
   await t.rejects(buildExampleApp({ jwtSecret: 'short', bcryptCost: 4, database: file }), { code: 'FST_OAUTH2_INVALID_OPTION' })
@@ -394,20 +428,20 @@ t.test('a bad secret rejects the build and closes the database', async (t) => {
 t.test('readConfig: defaults', async (t) => {
   const config = readConfig({})
   t.match(config.jwtSecret, /^[\w-]{43}$/, '32 random bytes, base64url')
-  t.same(config, { port: 3000, host: '127.0.0.1', jwtSecret: config.jwtSecret, jwtSecretGenerated: true, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined })
+  t.same(config, { port: 3000, host: '127.0.0.1', jwtSecret: config.jwtSecret, jwtSecretGenerated: true, bcryptCost: 12, passwordHash: 'bcrypt', database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined })
   t.match(DEFAULT_DATABASE, /examples[/\\]app[/\\]example\.db$/)
   t.not(readConfig({ JWT_SECRET: '' }).jwtSecret, config.jwtSecret, 'a new secret per start')
-  t.same(readConfig({ HOST: '', DATABASE: '', PORT: '', BCRYPT_COST: '', JWT_SECRET: SECRET, REDIS_URL: '' }), {
-    port: 3000, host: '127.0.0.1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 12, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
+  t.same(readConfig({ HOST: '', DATABASE: '', PORT: '', BCRYPT_COST: '', PASSWORD_HASH: '', JWT_SECRET: SECRET, REDIS_URL: '' }), {
+    port: 3000, host: '127.0.0.1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 12, passwordHash: 'bcrypt', database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
   }, 'empty variables take the defaults')
 })
 
 t.test('readConfig: every variable, from process.env by default', async (t) => {
-  const env = { PORT: '0', HOST: '::1', JWT_SECRET: SECRET, BCRYPT_COST: '4', DATABASE: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379/2', REDIS_CLUSTER: '127.0.0.1:7000, 127.0.0.1:7001' }
-  const expected = { port: 0, host: '::1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 4, database: ':memory:', redisUrl: 'redis://127.0.0.1:6379/2', redisCluster: ['127.0.0.1:7000', '127.0.0.1:7001'] }
+  const env = { PORT: '0', HOST: '::1', JWT_SECRET: SECRET, BCRYPT_COST: '4', PASSWORD_HASH: 'argon2id', DATABASE: ':memory:', REDIS_URL: 'redis://127.0.0.1:6379/2', REDIS_CLUSTER: '127.0.0.1:7000, 127.0.0.1:7001' }
+  const expected = { port: 0, host: '::1', jwtSecret: SECRET, jwtSecretGenerated: false, bcryptCost: 4, passwordHash: 'argon2id', database: ':memory:', redisUrl: 'redis://127.0.0.1:6379/2', redisCluster: ['127.0.0.1:7000', '127.0.0.1:7001'] }
   t.same(readConfig(env), expected)
-  t.same(readConfig({ PORT: '65535', BCRYPT_COST: '31', JWT_SECRET: SECRET }), {
-    ...expected, port: 65535, host: '127.0.0.1', bcryptCost: 31, database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
+  t.same(readConfig({ PORT: '65535', BCRYPT_COST: '31', PASSWORD_HASH: 'bcrypt', JWT_SECRET: SECRET }), {
+    ...expected, port: 65535, host: '127.0.0.1', bcryptCost: 31, passwordHash: 'bcrypt', database: DEFAULT_DATABASE, redisUrl: undefined, redisCluster: undefined
   })
   const saved = { ...process.env }
   t.teardown(() => { process.env = saved })
@@ -423,6 +457,7 @@ t.test('readConfig: refusals name the variable and never echo the secret', async
     [{ BCRYPT_COST: '3' }, 'BCRYPT_COST must be an integer from 4 to 31 (got "3")'],
     [{ BCRYPT_COST: '32' }, 'BCRYPT_COST must be an integer from 4 to 31 (got "32")'],
     [{ BCRYPT_COST: '12.5' }, 'BCRYPT_COST must be an integer from 4 to 31 (got "12.5")'],
+    [{ PASSWORD_HASH: 'Argon2id' }, 'PASSWORD_HASH must be bcrypt or argon2id (got "Argon2id")'],
     [{ JWT_SECRET: 'too-short-secret' }, 'JWT_SECRET must be at least 32 bytes (got 16)']
   ]
   for (const [env, message] of cases) {

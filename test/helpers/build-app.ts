@@ -1,7 +1,9 @@
 import { subscribe } from 'node:diagnostics_channel'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Test } from 'tap'
 import { hashPassword } from '../../lib/passwords/bcrypt.js'
 import oauth2Password, { SECURITY_EVENT_CHANNEL, type OAuth2PasswordOptions, type UserAccount } from '../../lib/index.js'
+import { suiteLogs } from './log-secrets.js'
 
 /** A user of the test store: an account for login plus profile fields. */
 export interface TestUser extends UserAccount {
@@ -18,6 +20,7 @@ export const SCOPES = { me: 'Read information about the current user.', items: '
 
 // One cheap hash for the whole run: bcrypt cost 4 keeps tests fast
 const passwordHash = await hashPassword(PASSWORD, { cost: 4 })
+for (const secret of [SECRET, PASSWORD, passwordHash]) suiteLogs.remember(secret, 1)
 
 /** A test user as routes see it: {@link TestUser} without the account's password hash. */
 export type TestUserView = Omit<TestUser, 'passwordHash'>
@@ -40,6 +43,8 @@ export function seedUsers (): Map<string, TestUser> {
 
 /** Registers the plugin over `users` with the test defaults (secret, scopes, bcrypt cost 4), `options` on top. */
 export async function registerPlugin (app: FastifyInstance, users: Map<string, TestUser>, options: Partial<OAuth2PasswordOptions> = {}): Promise<void> {
+  suiteLogs.remember(options.secret)
+  for (const client of Object.values(options.clients ?? {})) suiteLogs.remember(client.secret)
   await app.register(oauth2Password, {
     secret: SECRET,
     scopes: SCOPES,
@@ -50,6 +55,13 @@ export async function registerPlugin (app: FastifyInstance, users: Map<string, T
     },
     ...options
   })
+}
+
+/** A Fastify app whose log lines and wire secrets the suite's log check sees ({@link suiteLogs}). */
+export function testFastify (server: FastifyServerOptions = {}): FastifyInstance {
+  const app = Fastify({ ...server, logger: suiteLogs.logger(server.logger) })
+  suiteLogs.watch(app)
+  return app
 }
 
 export interface TestApp {
@@ -67,7 +79,7 @@ export async function buildApp (
   server: FastifyServerOptions = {}
 ): Promise<TestApp> {
   const users = seedUsers()
-  const app = Fastify(server)
+  const app = testFastify(server)
   await registerPlugin(app, users, options)
   await setup(app)
   await app.ready()
@@ -85,6 +97,51 @@ export async function login (app: FastifyInstance, username = 'johndoe', scope?:
   const response = await postForm(app, { username, password: PASSWORD, ...(scope === undefined ? {} : { scope }) })
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`)
   return (response.json() as { access_token: string }).access_token
+}
+
+/** A token response (RFC 6749 §5.1); `refresh_token` only when refresh tokens are on. */
+export interface Tokens {
+  access_token: string
+  refresh_token: string
+  scope: string
+}
+
+/** Logs in through the token endpoint and returns the whole token response. */
+export async function loginTokens (app: FastifyInstance, username = 'johndoe'): Promise<Tokens> {
+  const response = await postForm(app, { username, password: PASSWORD })
+  if (response.statusCode !== 200) throw new Error(response.body)
+  return response.json() as Tokens
+}
+
+/** The refresh_token grant at the token endpoint. */
+export async function refreshGrant (app: FastifyInstance, token: string) {
+  return await postForm(app, { grant_type: 'refresh_token', refresh_token: token })
+}
+
+/**
+ * An app with `GET /me` (any valid token; answers the user's id), `options` on top of the
+ * test defaults, its log lines at `level` parsed into `logs`; closed at teardown.
+ */
+export async function meApp (t: Test, options: Partial<OAuth2PasswordOptions>, level: string) {
+  const logs: Array<Record<string, unknown>> = []
+  const stream = { write (line: string) { logs.push(JSON.parse(line)) } }
+  const built = await buildApp(options, (app) => {
+    app.get('/me', { schema: { security: [{ OAuth2PasswordBearer: [] }] } }, async (request) => ({ id: (await request.currentUser() as unknown as TestUser).id }))
+  }, { logger: { level, stream } })
+  t.teardown(() => built.app.close())
+  return { ...built, logs }
+}
+
+/** `GET /me` with a bearer token. */
+export async function getMe (app: FastifyInstance, accessToken: string) {
+  return await app.inject({ url: '/me', headers: { authorization: `Bearer ${accessToken}` } })
+}
+
+/** Date.now() under the test's control (restored at teardown). */
+export function fakeClock (t: Test): { advance: (ms: number) => void } {
+  let now = Date.now()
+  t.intercept(Date, 'now', { value: () => now })
+  return { advance (ms) { now += ms } }
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { childEnvironment } from './child-env.js'
+import { startRedisServer, type RedisServer } from './redis-server.js'
+import { suiteLogs } from './log-secrets.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const START_TIMEOUT = 30_000
@@ -27,6 +29,7 @@ export interface ExampleServer {
  * It is killed, and its directory removed, at teardown.
  */
 export async function startExampleServer (t: Test, env: Record<string, string>): Promise<ExampleServer> {
+  suiteLogs.remember(env.JWT_SECRET)
   const dir = await mkdtemp(join(tmpdir(), 'fastify-oauth2-example-'))
   const base = childEnvironment()
   for (const name of VARIABLES) delete base[name]
@@ -51,6 +54,8 @@ export async function startExampleServer (t: Test, env: Record<string, string>):
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`example server: no start line within ${START_TIMEOUT} ms: ${stderr}`)), START_TIMEOUT)
     createInterface({ input: child.stdout }).on('line', (line) => {
+      // The server's log goes through the suite's secret check too (issue 8 §6)
+      suiteLogs.lines.push(line)
       const entry = JSON.parse(line) as Record<string, unknown>
       logs.push(entry)
       const match = /^Example server on (http:\/\/\S+) /.exec(String(entry.msg))
@@ -86,14 +91,54 @@ async function exchange (response: Response): Promise<Exchange> {
 
 /** POSTs a form (token and revocation endpoints). */
 export async function postForm (url: string, form: Record<string, string>): Promise<Exchange> {
-  return await exchange(await fetch(url, {
+  suiteLogs.rememberFields(form)
+  const answer = await exchange(await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(form)
   }))
+  suiteLogs.rememberFields(answer.body)
+  return answer
 }
 
 /** GETs a protected route with a bearer token. */
 export async function getWithToken (url: string, token: string): Promise<Exchange> {
   return await exchange(await fetch(url, { headers: { authorization: `Bearer ${token}` } }))
+}
+
+/** The tokens of a login at the example. */
+export interface Tokens {
+  readonly access_token: string
+  readonly refresh_token: string
+}
+
+/** The example's answer to a dead refresh token (RFC 6749 §5.2). */
+export const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' }
+/** The example's answer to a revoked access token on a protected route. */
+export const REVOKED = { statusCode: 401, code: 'FST_OAUTH2_INVALID_TOKEN', error: 'Unauthorized', message: 'The access token has been revoked' }
+
+/** Logs the demo user johndoe in at `server`; throws unless it is answered 200. */
+export async function login (server: ExampleServer): Promise<Tokens> {
+  const response = await postForm(`${server.url}/token`, { username: 'johndoe', password: 'secret' })
+  if (response.status !== 200) throw new Error(`login: ${response.status}`)
+  return response.body as Tokens
+}
+
+/** The refresh_token grant at `server` (the URL of an instance, or the instance). */
+export async function refresh (server: ExampleServer | string, token: string): Promise<Exchange> {
+  const url = typeof server === 'string' ? server : server.url
+  return await postForm(`${url}/token`, { grant_type: 'refresh_token', refresh_token: token })
+}
+
+/**
+ * A Redis of its own (started with `redisArgs`) and two example server processes sharing
+ * it with `secret`, as two instances behind a load balancer.
+ */
+export async function twoInstancesOnRedis (t: Test, secret: string, redisArgs: readonly string[] = []): Promise<{ redis: RedisServer, a: ExampleServer, b: ExampleServer }> {
+  const redis = await startRedisServer(t, redisArgs)
+  const [a, b] = await Promise.all([
+    startExampleServer(t, { JWT_SECRET: secret, REDIS_URL: redis.url }),
+    startExampleServer(t, { JWT_SECRET: secret, REDIS_URL: redis.url })
+  ]) as [ExampleServer, ExampleServer]
+  return { redis, a, b }
 }

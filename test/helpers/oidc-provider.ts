@@ -32,8 +32,8 @@ export interface TestProvider {
   faults: Map<string, Fault>
   /** Requests by path. */
   readonly hits: Map<string, number>
-  /** Signs claims with one of the keys (the first by default). */
-  sign (claims: Record<string, unknown>, options?: { key?: ProviderKey, header?: Record<string, unknown>, noKid?: boolean }): string
+  /** Signs claims with one of the keys (the first by default); `noTimestamp` leaves `iat` out unless the claims have it. */
+  sign (claims: Record<string, unknown>, options?: { key?: ProviderKey, header?: Record<string, unknown>, noKid?: boolean, noTimestamp?: boolean }): string
   close (): Promise<void>
 }
 
@@ -93,7 +93,8 @@ export async function startProvider (keys: ProviderKey[] = [providerKey('k1', 'R
       const signer = createSigner({
         key: key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         algorithm: key.alg,
-        header: { alg: key.alg, typ: 'JWT', ...(options.noKid === true ? {} : { kid: key.kid }), ...options.header }
+        header: { alg: key.alg, typ: 'JWT', ...(options.noKid === true ? {} : { kid: key.kid }), ...options.header },
+        noTimestamp: options.noTimestamp === true
       })
       return signer(claims)
     },

@@ -1,7 +1,7 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import type { OAuth2PasswordOptions } from '../../lib/index.js'
-import { registerPlugin, seedUsers, type TestUser } from './build-app.js'
+import { registerPlugin, seedUsers, testFastify, type TestUser } from './build-app.js'
 
 export interface SchemeApp {
   app: FastifyInstance
@@ -10,14 +10,16 @@ export interface SchemeApp {
 
 /**
  * An app with @fastify/swagger (registered first, so `app.swagger()` shows the
- * document), the plugin over the seeded users, `options` on top, and `routes`.
+ * document), the plugin over the seeded users, `options` on top, and `routes`; `server`
+ * are Fastify's options.
  */
 export async function buildSchemeApp (
   options: Partial<OAuth2PasswordOptions>,
-  routes: (app: FastifyInstance) => void | Promise<void>
+  routes: (app: FastifyInstance) => void | Promise<void>,
+  server: FastifyServerOptions = {}
 ): Promise<SchemeApp> {
   const users = seedUsers()
-  const app = Fastify()
+  const app = testFastify(server)
   await app.register(swagger, { openapi: { openapi: '3.1.0', info: { title: 'test', version: '1.0.0' } } })
   await registerPlugin(app, users, options)
   await routes(app)

@@ -121,6 +121,24 @@ t.test('app.oauth2.issueTokens asks the account policy', async (t) => {
   await t.rejects(app.oauth2.issueTokens({ id: 'nobody' }), { code: 'FST_OAUTH2_INVALID_GRANT' })
 })
 
+t.test('an account that lists no scopes: a login gets none, and asking for one is invalid_scope', async (t) => {
+  const { app, account } = await accountApp(t)
+  delete account.scopes
+  const login = await postForm(app, { username: 'johndoe', password: PASSWORD })
+  t.equal(login.statusCode, 200)
+  t.equal((login.json() as Tokens).scope, '', 'no scopes asked, none held: none granted')
+  t.same((await postForm(app, { username: 'johndoe', password: PASSWORD, scope: 'me' })).json(), { error: 'invalid_scope', error_description: 'None of the requested scopes may be granted to this user' })
+  t.equal((await app.oauth2.issueTokens({ id: 'johndoe' })).scope, '', 'issueTokens: the same')
+})
+
+t.test('issueTokens for a user whose store does not say its scopes: none unless asked for', async (t) => {
+  const { app } = await accountApp(t, {
+    users: { findByUsername: () => null, findById: (id) => ({ id }) }
+  })
+  t.equal((await app.oauth2.issueTokens({ id: 'johndoe' })).scope, '', 'nothing asked, nothing known: no scopes')
+  t.equal((await app.oauth2.issueTokens({ id: 'johndoe' }, ['me', 'items'])).scope, 'me items', 'what is asked is narrowed by the declared scopes only')
+})
+
 t.test('HTTP Basic logs in through the same check: the account\'s scopes and disabled, now', async (t) => {
   const { app, account } = await accountApp(t)
   const authorization = `Basic ${Buffer.from(`johndoe:${PASSWORD}`).toString('base64')}`

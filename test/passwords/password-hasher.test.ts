@@ -2,23 +2,26 @@ import t, { type Test } from 'tap'
 import os from 'node:os'
 import { createPasswordHasher as realCreatePasswordHasher } from '../../lib/passwords/password-hasher.js'
 import * as passwords from '../../lib/passwords/bcrypt.js'
+import * as argon2 from '../../lib/passwords/argon2.js'
 
 type HasherModule = typeof import('../../lib/passwords/password-hasher.js')
 type PasswordsModule = typeof passwords
 const { hashPassword } = passwords
 
 const COST = 4
+// Small Argon2id parameters keep the suite fast
+const ARGON2 = { algorithm: 'argon2id', memoryCost: 64, timeCost: 2, parallelism: 1 } as const
 
 interface PasswordsCall {
-  fn: 'hashPassword' | 'verifyPassword'
+  fn: 'hashPassword' | 'verifyPassword' | 'argon2Hash' | 'argon2Verify'
   args: unknown[]
 }
 
-// The hasher over a passwords module that records its calls and then does the real
-// bcrypt work, so tests can see that bcrypt ran without measuring time.
+// The hasher over bcrypt and argon2 modules that record their calls and then do the
+// real work, so tests can see which work ran without measuring time.
 async function spiedHasher (t: Test, overrides: Partial<PasswordsModule> = {}): Promise<{ module: HasherModule, calls: PasswordsCall[] }> {
   const calls: PasswordsCall[] = []
-  const module = await t.mockImport<HasherModule>('../../lib/passwords/password-hasher.js', {
+  const primitives = {
     '../../lib/passwords/bcrypt.js': {
       ...passwords,
       hashPassword: async function spyHashPassword (...args: Parameters<PasswordsModule['hashPassword']>) {
@@ -29,9 +32,39 @@ async function spiedHasher (t: Test, overrides: Partial<PasswordsModule> = {}): 
         calls.push({ fn: 'verifyPassword', args })
         return await passwords.verifyPassword(...args)
       }
+    },
+    '../../lib/passwords/argon2.js': {
+      ...argon2,
+      argon2Hash: async function spyArgon2Hash (...args: Parameters<typeof argon2.argon2Hash>) {
+        calls.push({ fn: 'argon2Hash', args })
+        return await argon2.argon2Hash(...args)
+      },
+      argon2Verify: async function spyArgon2Verify (...args: Parameters<typeof argon2.argon2Verify>) {
+        calls.push({ fn: 'argon2Verify', args })
+        return await argon2.argon2Verify(...args)
+      }
     }
+  }
+  // Mocks reach only the module's own imports: the padding module gets the same spies
+  const loginWork = await t.mockImport('../../lib/passwords/login-work.js', primitives)
+  const module = await t.mockImport<HasherModule>('../../lib/passwords/password-hasher.js', {
+    ...primitives,
+    '../../lib/passwords/login-work.js': loginWork
   })
   return { module, calls }
+}
+
+/** The work each call did: `bcrypt 4`, `argon2id m=64 t=2`, in order. */
+function work (calls: PasswordsCall[]): string[] {
+  return calls.map(({ fn, args }) => {
+    if (fn === 'hashPassword') return `pad bcrypt ${(args[1] as { cost: number }).cost}`
+    if (fn === 'verifyPassword') return `verify bcrypt ${(args[1] as string).slice(4, 6)}`
+    if (fn === 'argon2Hash') {
+      const { memoryCost, timeCost } = args[1] as { memoryCost: number, timeCost: number }
+      return `pad argon2id m=${memoryCost} t=${timeCost}`
+    }
+    return `verify argon2id ${/m=\d+,t=\d+/.exec(args[1] as string)?.[0] ?? ''}`
+  })
 }
 
 t.test('verify: the right password of a known user', async (t) => {
@@ -44,39 +77,15 @@ t.test('verify: the right password of a known user', async (t) => {
   t.equal(hasher.queued, 0)
 })
 
-t.test('verify: an unknown user runs one bcrypt verify against a dummy hash of the same cost', async (t) => {
+t.test('verify: an unknown user costs one bcrypt computation of the configured cost, in a gate slot', async (t) => {
   const { module, calls } = await spiedHasher(t)
   const hasher = module.createPasswordHasher({ cost: COST, maxConcurrent: 1, maxQueue: 10 })
 
   const pending = hasher.verify('secret', null)
-  t.equal(hasher.running, 1, 'the dummy verify holds a gate slot like a real one')
+  t.equal(hasher.running, 1, 'the padding holds a gate slot like a real check')
   t.equal(await pending, false)
-
-  const verifies = calls.filter((call) => call.fn === 'verifyPassword')
-  t.equal(verifies.length, 1, 'bcrypt verify ran once')
-  t.equal(verifies[0]?.args[0], 'secret')
-  t.match(verifies[0]?.args[1], /^\$2b\$04\$[./A-Za-z0-9]{53}$/, 'against a hash of the configured cost')
-})
-
-t.test('verify: the dummy hash is made once, lazily, and reused', async (t) => {
-  const { module, calls } = await spiedHasher(t)
-  const hasher = module.createPasswordHasher({ cost: COST, maxConcurrent: 2, maxQueue: 10 })
-  t.equal(calls.length, 0, 'nothing is hashed before the first unknown user')
-
-  const results = await Promise.all([
-    hasher.verify('a', null),
-    hasher.verify('b', null),
-    hasher.verify('c', null)
-  ])
-  t.same(results, [false, false, false])
-  await hasher.verify('d', null)
-
-  const hashes = calls.filter((call) => call.fn === 'hashPassword')
-  const verifies = calls.filter((call) => call.fn === 'verifyPassword')
-  t.equal(hashes.length, 1, 'one dummy hash for all unknown users')
-  t.same(hashes[0]?.args[1], { cost: COST })
-  t.equal(verifies.length, 4, 'one bcrypt verify per login')
-  t.equal(new Set(verifies.map((call) => call.args[1])).size, 1, 'always the same dummy hash')
+  t.same(work(calls), ['pad bcrypt 4'])
+  t.not(calls[0]?.args[0], 'secret', 'a throwaway password, never the one given')
 })
 
 t.test('verify: an unusable stored hash is treated like an unknown user', async (t) => {
@@ -85,12 +94,83 @@ t.test('verify: an unusable stored hash is treated like an unknown user', async 
   for (const stored of ['', 'plain text password', '$2x$04$' + 'a'.repeat(53), undefined as unknown as string]) {
     t.equal(await hasher.verify('plain text password', stored), false, String(stored))
   }
-  const verifies = calls.filter((call) => call.fn === 'verifyPassword')
-  t.equal(verifies.length, 4, 'a bcrypt verify each time')
-  t.ok(verifies.every((call) => typeof call.args[1] === 'string' && call.args[1].startsWith('$2b$04$')), 'against the dummy hash')
+  t.same(work(calls), ['pad bcrypt 4', 'pad bcrypt 4', 'pad bcrypt 4', 'pad bcrypt 4'])
 })
 
-t.test('verify: a failed dummy hash is retried by the next login', async (t) => {
+t.test('verify: a stored hash cheaper than configured is padded to exactly the configured rounds', async (t) => {
+  const { module, calls } = await spiedHasher(t)
+  const hasher = module.createPasswordHasher({ cost: 7, maxConcurrent: 1, maxQueue: 10 })
+  const hash = await hashPassword('secret', { cost: COST })
+  t.equal(await hasher.verify('secret', hash), true)
+  // 2^4 + 2^4 + 2^5 + 2^6 = 2^7
+  t.same(work(calls), ['verify bcrypt 04', 'pad bcrypt 4', 'pad bcrypt 5', 'pad bcrypt 6'])
+  calls.length = 0
+  t.equal(await hasher.verify('€'.repeat(25), hash), false)
+  t.same(work(calls), ['pad bcrypt 7'], 'a password bcrypt cannot check costs an unknown user\'s work')
+})
+
+t.test('verify: a stored hash stronger than configured raises every later check to its cost', async (t) => {
+  const { module, calls } = await spiedHasher(t)
+  const hasher = module.createPasswordHasher({ cost: COST, maxConcurrent: 1, maxQueue: 10 })
+  const strong = await hashPassword('secret', { cost: 6 })
+  t.equal(await hasher.verify('secret', null), false)
+  t.equal(await hasher.verify('wrong', strong), false)
+  t.equal(await hasher.verify('secret', null), false)
+  t.equal(await hasher.verify('secret', await hashPassword('secret', { cost: COST })), true)
+  t.same(work(calls.filter((call) => !(call.fn === 'hashPassword' && call.args[0] === 'secret'))), [
+    'pad bcrypt 4',
+    'verify bcrypt 06',
+    'pad bcrypt 6',
+    'verify bcrypt 04', 'pad bcrypt 4', 'pad bcrypt 5'
+  ])
+})
+
+t.test('verify: with Argon2id configured, every check costs one Argon2id of the configured parameters and the bcrypt seen', async (t) => {
+  const { module, calls } = await spiedHasher(t)
+  const hasher = module.createPasswordHasher({ ...ARGON2, maxConcurrent: 1, maxQueue: 10 })
+  const argon2Stored = await argon2.argon2Hash('secret', ARGON2)
+  const bcryptStored = await hashPassword('secret', { cost: COST })
+  const weakArgon2 = await argon2.argon2Hash('secret', { ...ARGON2, timeCost: 1 })
+
+  t.equal(await hasher.verify('secret', null), false)
+  t.equal(await hasher.verify('secret', argon2Stored), true)
+  t.equal(await hasher.verify('secret', weakArgon2), true)
+  t.equal(await hasher.verify('secret', bcryptStored), true)
+  t.equal(await hasher.verify('wrong', null), false)
+  t.equal(await hasher.verify('wrong', argon2Stored), false)
+  t.equal(await hasher.verify('x'.repeat(73), bcryptStored), false, 'no 72-byte refusal before the lookup with Argon2id')
+  t.same(work(calls.filter((call) => call.args[0] !== 'secret' || call.fn.startsWith('verify') || call.fn === 'argon2Verify')), [
+    'pad argon2id m=64 t=2',
+    'verify argon2id m=64,t=2',
+    'verify argon2id m=64,t=1', 'pad argon2id m=64 t=1',
+    'verify bcrypt 04', 'pad argon2id m=64 t=2',
+    // From now on a bcrypt hash has been seen: everyone pays its cost too
+    'pad bcrypt 4', 'pad argon2id m=64 t=2',
+    'verify argon2id m=64,t=2', 'pad bcrypt 4',
+    'pad bcrypt 4', 'pad argon2id m=64 t=2'
+  ])
+  t.equal(hasher.maxPasswordBytes, null)
+  t.equal(hasher.cost, 12, 'the bcrypt cost it would use; parameters say what is configured')
+  t.same(hasher.parameters, { algorithm: 'argon2id', memoryCost: 64, timeCost: 2, parallelism: 1 })
+})
+
+t.test('verify: with bcrypt configured, a stronger Argon2id hash seen raises every later check', async (t) => {
+  const { module, calls } = await spiedHasher(t)
+  const hasher = module.createPasswordHasher({ cost: COST, maxConcurrent: 1, maxQueue: 10 })
+  const argon2Stored = await argon2.argon2Hash('secret', { ...ARGON2, memoryCost: 128 })
+  t.equal(await hasher.verify('secret', argon2Stored), true)
+  t.equal(await hasher.verify('secret', null), false)
+  t.equal(await hasher.verify('secret', await argon2.argon2Hash('secret', { ...ARGON2, memoryCost: 8, timeCost: 1 })), true)
+  t.same(work(calls.filter((call) => call.args[0] !== 'secret' || call.fn.startsWith('verify') || call.fn === 'argon2Verify')), [
+    'verify argon2id m=128,t=2', 'pad bcrypt 4',
+    'pad bcrypt 4', 'pad argon2id m=128 t=2',
+    // 8 KiB-passes spent, 248 left: two passes over 124 KiB
+    'verify argon2id m=8,t=1', 'pad bcrypt 4', 'pad argon2id m=124 t=2'
+  ])
+  t.equal(hasher.maxPasswordBytes, 72)
+})
+
+t.test('verify: a failed padding rejects and frees the slot; the next login pads again', async (t) => {
   let failures = 1
   const { module, calls } = await spiedHasher(t, {
     hashPassword: async function failOnce (...args: Parameters<PasswordsModule['hashPassword']>) {
@@ -144,13 +224,30 @@ t.test('hash: a password over 72 bytes is refused without taking a slot', async 
   t.match(await hasher.hash('€'.repeat(24)), /^\$2b\$04\$/, '72 bytes are accepted')
 })
 
-t.test('needsRehash uses the configured cost', async (t) => {
+t.test('needsRehash uses the configured algorithm and parameters', async (t) => {
   const hasher = realCreatePasswordHasher({ cost: 5, maxConcurrent: 1, maxQueue: 0 })
   const hash = await hashPassword('secret', { cost: COST })
+  const argon2Stored = await argon2.argon2Hash('secret', ARGON2)
   t.equal(hasher.cost, 5)
   t.equal(hasher.needsRehash(hash), true)
   t.equal(hasher.needsRehash(hash.replace('$04$', '$05$')), false)
   t.equal(hasher.needsRehash('not a hash'), true)
+  t.equal(hasher.needsRehash(argon2Stored), true, 'an Argon2id hash is replaced by bcrypt when bcrypt is configured')
+
+  const argon2Hasher = realCreatePasswordHasher({ ...ARGON2, maxConcurrent: 1 })
+  t.equal(argon2Hasher.needsRehash(hash), true, 'bcrypt is replaced by Argon2id')
+  t.equal(argon2Hasher.needsRehash(argon2Stored), false)
+  t.equal(argon2Hasher.needsRehash(argon2Stored.replace('m=64', 'm=32')), true, 'less memory')
+  t.equal(argon2Hasher.needsRehash(argon2Stored.replace('t=2', 't=1')), true, 'fewer passes')
+  t.equal(argon2Hasher.needsRehash(argon2Stored.replace('m=64,t=2', 'm=128,t=3')), false, 'stronger')
+})
+
+t.test('hash: Argon2id with the configured parameters, no 72-byte limit', async (t) => {
+  const hasher = realCreatePasswordHasher({ ...ARGON2, maxConcurrent: 1 })
+  const long = 'é'.repeat(100)
+  const hash = await hasher.hash(long)
+  t.match(hash, /^\$argon2id\$v=19\$m=64,t=2,p=1\$/)
+  t.equal(await hasher.verify(long, hash), true)
 })
 
 t.test('defaults', async (t) => {
@@ -198,6 +295,8 @@ t.test('default maxConcurrent leaves a core to the event loop and a libuv thread
 
 t.test('validates its options', async (t) => {
   t.throws(() => realCreatePasswordHasher({ cost: 3 }), { name: 'RangeError', message: /^cost / })
+  t.throws(() => realCreatePasswordHasher({ algorithm: 'argon2id', memoryCost: 4 }), { name: 'RangeError', message: /^memoryCost / })
+  t.throws(() => realCreatePasswordHasher({ algorithm: 'scrypt' } as unknown as { algorithm: 'bcrypt' }), { name: 'TypeError', message: /^algorithm / })
   t.throws(() => realCreatePasswordHasher({ cost: '12' as unknown as number }), { name: 'TypeError', message: /^cost / })
   t.throws(() => realCreatePasswordHasher({ maxConcurrent: 0 }), { name: 'RangeError', message: /^maxConcurrent / })
   t.throws(() => realCreatePasswordHasher({ maxConcurrent: 'four' as unknown as number }), { name: 'TypeError', message: /^maxConcurrent / })

@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import type { OAuth2PasswordOptions } from '../../lib/index.js'
 import { memoryTokenStore } from '../../lib/stores/memory.js'
-import { buildApp, PASSWORD, postForm, type TestUser } from '../helpers/build-app.js'
+import { buildApp, fakeClock, getMe, loginTokens as login, meApp } from '../helpers/build-app.js'
 import { observedStore, type ObservedStore } from '../helpers/token-stores.js'
 
 // Access-token revocation checks on protected routes: their cost (no store call when
@@ -11,37 +10,12 @@ import { observedStore, type ObservedStore } from '../helpers/token-stores.js'
 
 const UNAVAILABLE = { statusCode: 503, code: 'FST_OAUTH2_AUTHENTICATION_UNAVAILABLE', error: 'Service Unavailable', message: 'Authentication is temporarily unavailable' }
 
-interface Tokens { access_token: string, refresh_token?: string }
-
 async function checkedApp (t: Test, store: ObservedStore, options: Partial<OAuth2PasswordOptions> = {}) {
-  const logs: Array<Record<string, unknown>> = []
-  const stream = new Writable({
-    write (chunk, _encoding, done) {
-      logs.push(JSON.parse(String(chunk)))
-      done()
-    }
-  })
-  const built = await buildApp({ store, revocation: { checkAccessTokens: true }, ...options }, (app) => {
-    app.get('/me', { schema: { security: [{ OAuth2PasswordBearer: [] }] } }, async (request) => ({ id: (await request.currentUser() as unknown as TestUser).id }))
-  }, { logger: { level: 'info', stream } })
-  t.teardown(() => built.app.close())
-  return { ...built, logs }
-}
-
-async function login (app: FastifyInstance, username = 'johndoe'): Promise<Tokens> {
-  const response = await postForm(app, { username, password: PASSWORD })
-  if (response.statusCode !== 200) throw new Error(response.body)
-  return response.json() as Tokens
+  return await meApp(t, { store, revocation: { checkAccessTokens: true }, ...options }, 'info')
 }
 
 async function me (app: FastifyInstance, accessToken: string): Promise<number> {
-  return (await app.inject({ url: '/me', headers: { authorization: `Bearer ${accessToken}` } })).statusCode
-}
-
-function fakeClock (t: Test): { advance: (ms: number) => void } {
-  let now = Date.now()
-  t.intercept(Date, 'now', { value: () => now })
-  return { advance (ms) { now += ms } }
+  return (await getMe(app, accessToken)).statusCode
 }
 
 t.test('checks off (the default): no store call on protected routes', async (t) => {

@@ -1,8 +1,6 @@
-import { Writable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { memoryTokenStore, type OAuth2PasswordOptions, type RotationRequest, type TokenStore } from '../../lib/index.js'
-import { buildApp, PASSWORD, postForm, type TestUser } from '../helpers/build-app.js'
+import { fakeClock, getMe as me, loginTokens as login, meApp, refreshGrant as refresh, type Tokens } from '../helpers/build-app.js'
 
 // RFC 9700 §4.14.2 (refresh token rotation and reuse detection) and the lifetimes of a
 // refresh-token family, through the token endpoint and a protected route.
@@ -11,43 +9,9 @@ const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh 
 const REVOKED = 'Bearer realm="api", error="invalid_token", error_description="The access token has been revoked"'
 const DAY = 86_400_000
 
-interface Tokens { access_token: string, refresh_token: string, scope: string }
-
-/** An app with GET /me, refresh tokens on, and its log lines kept in `logs`. */
+/** An app with GET /me, refresh tokens on, and its log lines (warn and above) kept in `logs`. */
 async function rotationApp (t: Test, options: Partial<OAuth2PasswordOptions> = {}) {
-  const logs: Array<Record<string, unknown>> = []
-  const stream = new Writable({
-    write (chunk, _encoding, done) {
-      logs.push(JSON.parse(String(chunk)))
-      done()
-    }
-  })
-  const built = await buildApp({ refreshTokens: true, ...options }, (app) => {
-    app.get('/me', { schema: { security: [{ OAuth2PasswordBearer: [] }] } }, async (request) => ({ id: (await request.currentUser() as unknown as TestUser).id }))
-  }, { logger: { level: 'warn', stream } })
-  t.teardown(() => built.app.close())
-  return { ...built, logs }
-}
-
-async function login (app: FastifyInstance, username = 'johndoe'): Promise<Tokens> {
-  const response = await postForm(app, { username, password: PASSWORD })
-  if (response.statusCode !== 200) throw new Error(response.body)
-  return response.json() as Tokens
-}
-
-async function refresh (app: FastifyInstance, token: string) {
-  return await postForm(app, { grant_type: 'refresh_token', refresh_token: token })
-}
-
-async function me (app: FastifyInstance, accessToken: string) {
-  return await app.inject({ url: '/me', headers: { authorization: `Bearer ${accessToken}` } })
-}
-
-/** Date.now() under the test's control (restored at teardown). */
-function fakeClock (t: Test): { advance: (ms: number) => void } {
-  let now = Date.now()
-  t.intercept(Date, 'now', { value: () => now })
-  return { advance (ms) { now += ms } }
+  return await meApp(t, { refreshTokens: true, ...options }, 'warn')
 }
 
 t.test('each use rotates: the new token works, the old one is dead', async (t) => {

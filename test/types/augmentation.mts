@@ -166,6 +166,26 @@ await app.register(oauth2Password, {
   bcrypt: { cost: '12' }
 })
 
+await app.register(oauth2Password, {
+  users,
+  secret: 'a-development-secret-of-at-least-32-bytes',
+  passwordHashing: { algorithm: 'argon2id', memoryCost: 65_536, timeCost: 3, parallelism: 1, maxConcurrent: 2 }
+})
+
+await app.register(oauth2Password, {
+  users,
+  secret: 'a-development-secret-of-at-least-32-bytes',
+  // @ts-expect-error: scrypt is not an algorithm of passwordHashing
+  passwordHashing: { algorithm: 'scrypt' }
+})
+
+await app.register(oauth2Password, {
+  users,
+  secret: 'a-development-secret-of-at-least-32-bytes',
+  // @ts-expect-error: memoryCost belongs to Argon2id, not bcrypt
+  passwordHashing: { algorithm: 'bcrypt', memoryCost: 65_536 }
+})
+
 // @ts-expect-error: users is required
 await app.register(oauth2Password, { secret: 'a-development-secret-of-at-least-32-bytes' })
 

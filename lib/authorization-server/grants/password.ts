@@ -1,5 +1,6 @@
 import { InvalidGrantError, InvalidRequestError } from '../../errors.js'
-import { BCRYPT_MAX_PASSWORD_BYTES, exceedsBcryptLimit } from '../../passwords/bcrypt.js'
+import { BCRYPT_MAX_PASSWORD_BYTES } from '../../passwords/bcrypt.js'
+import { exceedsPasswordLimit } from '../../passwords/password-hashing.js'
 import type { VerifyLogin } from '../../passwords/verify-login.js'
 import type { LoginAttempt, LoginProtection } from '../../protection/login-protection.js'
 import type { IssueTokens } from '../../tokens/token-response.js'
@@ -10,6 +11,8 @@ export interface PasswordGrantConfig {
   readonly verifyLogin: VerifyLogin
   readonly declaredScopes: ReadonlySet<string>
   readonly issueTokens: IssueTokens
+  /** Longest password in UTF-8 bytes (the hasher's `maxPasswordBytes`): 72 for bcrypt, `null` for none. Default 72. */
+  readonly maxPasswordBytes?: number | null
   /** Login throttling and security events around the password check (absent: neither). */
   readonly protection?: LoginProtection
 }
@@ -19,21 +22,22 @@ const BAD_CREDENTIALS = 'Incorrect username or password'
 // NUL ends the password in many bcrypt implementations; control characters have no place in a username
 const CONTROL = /[\x00-\x1F\x7F]/ // eslint-disable-line no-control-regex
 
-function checkLoginInput (username: string, password: string): void {
+function checkLoginInput (username: string, password: string, maxPasswordBytes: number | null): void {
   if (CONTROL.test(username)) throw new InvalidRequestError('The username parameter is malformed')
   if (password.includes('\0')) throw new InvalidRequestError('The password parameter is malformed')
   // Said here rather than answered like a wrong password: the client can tell its user why
-  if (exceedsBcryptLimit(password)) {
-    throw new InvalidRequestError(`The password parameter is longer than ${BCRYPT_MAX_PASSWORD_BYTES} bytes`)
+  if (exceedsPasswordLimit(password, maxPasswordBytes)) {
+    throw new InvalidRequestError(`The password parameter is longer than ${maxPasswordBytes} bytes`)
   }
 }
 
 /** The resource owner password credentials grant (RFC 6749 §4.3). */
 export function passwordGrant (config: PasswordGrantConfig): GrantHandler {
+  const maxPasswordBytes = config.maxPasswordBytes === undefined ? BCRYPT_MAX_PASSWORD_BYTES : config.maxPasswordBytes
   return async function handlePasswordGrant ({ parameters, client, request }) {
     const username = requireParameter(parameters, 'username')
     const password = requireParameter(parameters, 'password')
-    checkLoginInput(username, password)
+    checkLoginInput(username, password, maxPasswordBytes)
     const requested = requestedScopes(parameters, config.declaredScopes)
     // Account protection: a throttled attempt gets its 429 before any user lookup or bcrypt work
     const attempt: LoginAttempt = { request, username, clientId: client?.id ?? null, mechanism: 'password_grant' }

@@ -42,7 +42,9 @@ function countingHasher (cost: number): { hasher: PasswordHasher, calls: { verif
   const real = createPasswordHasher({ cost })
   const calls = { verify: [] as Array<string | null>, hash: 0 }
   const hasher: PasswordHasher = {
+    parameters: real.parameters,
     cost: real.cost,
+    maxPasswordBytes: real.maxPasswordBytes,
     maxConcurrent: real.maxConcurrent,
     maxQueue: real.maxQueue,
     get running () { return real.running },
