@@ -1,4 +1,5 @@
-import createError, { type FastifyError, type FastifyErrorConstructor } from '@fastify/error'
+import type { FastifyError, FastifyErrorConstructor } from '@fastify/error'
+import { defineError } from './util/define-error.js'
 
 /**
  * The error catalogue: every error this plugin raises, with a stable `code`
@@ -12,28 +13,28 @@ import createError, { type FastifyError, type FastifyErrorConstructor } from '@f
 // ---------------------------------------------------------------------------
 
 /** An option is missing or has the wrong shape. Message: `<option>: <what is wrong>`. */
-export const InvalidOptionError = createError('FST_OAUTH2_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError)
+export const InvalidOptionError = defineError('FST_OAUTH2_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError)
 
 /** A route's security requirement names a scheme that is not registered. */
-export const UnknownSchemeError = createError('FST_OAUTH2_UNKNOWN_SCHEME', 'Route %s requires the unknown security scheme "%s"', 500)
+export const UnknownSchemeError = defineError('FST_OAUTH2_UNKNOWN_SCHEME', 'Route %s requires the unknown security scheme "%s"', 500)
 
 /** A route's security requirement names a scope that the scheme does not declare. */
-export const UnknownScopeError = createError('FST_OAUTH2_UNKNOWN_SCOPE', 'Route %s requires the undeclared scope "%s" of scheme "%s"', 500)
+export const UnknownScopeError = defineError('FST_OAUTH2_UNKNOWN_SCOPE', 'Route %s requires the undeclared scope "%s" of scheme "%s"', 500)
 
 /** `hashPassword()` was given a password longer than bcrypt's 72-byte input limit. */
-export const PasswordTooLongError = createError('FST_OAUTH2_PASSWORD_TOO_LONG', 'Password is longer than bcrypt\'s 72-byte limit', 400, RangeError)
+export const PasswordTooLongError = defineError('FST_OAUTH2_PASSWORD_TOO_LONG', 'Password is longer than bcrypt\'s 72-byte limit', 400, RangeError)
 
 /**
  * Argon2id is configured (`passwordHashing.algorithm`), or a stored hash is an Argon2id
  * hash, but the optional peer dependency `@node-rs/argon2` cannot be loaded.
  */
-export const Argon2UnavailableError = createError('FST_OAUTH2_ARGON2_UNAVAILABLE', 'Argon2id password hashing needs the optional peer dependency @node-rs/argon2 (npm i @node-rs/argon2): %s', 500)
+export const Argon2UnavailableError = defineError('FST_OAUTH2_ARGON2_UNAVAILABLE', 'Argon2id password hashing needs the optional peer dependency @node-rs/argon2 (npm i @node-rs/argon2): %s', 500)
 
 /** `redisTokenStore({ unsafeConfig: 'refuse' })` met a Redis that could lose revocations without notice (its settings are named). */
-export const UnsafeStoreError = createError('FST_OAUTH2_UNSAFE_STORE', 'The token store could lose revocations: %s', 500)
+export const UnsafeStoreError = defineError('FST_OAUTH2_UNSAFE_STORE', 'The token store could lose revocations: %s', 500)
 
 /** The in-memory token store is full of unexpired revocations (see its `maxEntries`); the plugin answers 503. */
-export const TokenStoreFullError = createError('FST_OAUTH2_TOKEN_STORE_FULL', 'The in-memory token store holds %d unexpired entries, its maxEntries', 503, RangeError)
+export const TokenStoreFullError = defineError('FST_OAUTH2_TOKEN_STORE_FULL', 'The in-memory token store holds %d unexpired entries, its maxEntries', 503, RangeError)
 
 // ---------------------------------------------------------------------------
 // Token endpoint errors: RFC 6749 §5.2 (and RFC 7009 §2.2.1 for /revoke).
@@ -61,7 +62,7 @@ export interface OAuth2Error extends FastifyError {
 
 // Protocol errors are answers, not bugs: no stack trace (cheaper on the refusal path, quieter logs)
 function oauth2Error (code: string, status: number, error: OAuth2ErrorCode, message: string): FastifyErrorConstructor {
-  const ErrorClass = createError(code, message, status, Error, false)
+  const ErrorClass = defineError(code, message, status, Error, false)
   Object.defineProperty(ErrorClass.prototype, 'error', { value: error, enumerable: false })
   return ErrorClass
 }
@@ -113,7 +114,7 @@ export interface AuthenticationError extends FastifyError {
 }
 
 function authError (code: string, status: number, message: string, error?: BearerErrorCode): FastifyErrorConstructor {
-  const ErrorClass = createError(code, message, status, Error, false)
+  const ErrorClass = defineError(code, message, status, Error, false)
   if (error !== undefined) Object.defineProperty(ErrorClass.prototype, 'error', { value: error, enumerable: false })
   return ErrorClass
 }

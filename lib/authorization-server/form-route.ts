@@ -34,8 +34,8 @@ export function refuseOtherMethods (instance: FastifyInstance, url: string): voi
     config: { swaggerTransform: false },
     exposeHeadRoute: false,
     ...FORM_ROUTE_LOG,
-    handler: async function methodNotAllowed (request: FastifyRequest, reply: FastifyReply) {
-      quietRefusal(request, reply, 405)
+    handler: async function methodNotAllowed (_request: FastifyRequest, reply: FastifyReply) {
+      quietRefusal(reply, 405)
       return await reply.code(405).header('allow', 'POST')
         .send({ error: 'invalid_request', error_description: 'This endpoint accepts only POST' })
     }
@@ -97,7 +97,7 @@ function renderTokenError (realm: string, error: FastifyError, request: FastifyR
   if (oauth2.error === 'invalid_client' && oauth2.statusCode === 401) withRefusalHeaders(oauth2, { 'www-authenticate': formatChallenge('Basic', { realm, charset: 'UTF-8' }) })
   if (oauth2.headers !== undefined) reply.headers(oauth2.headers)
   const statusCode = oauth2.statusCode ?? 400
-  quietRefusal(request, reply, statusCode)
+  quietRefusal(reply, statusCode)
   reply.code(statusCode).send({ error: oauth2.error, error_description: toErrorDescription(oauth2.message) })
 }
 

@@ -99,10 +99,12 @@ async function throughGate<T> (gate: ConcurrencyGate, job: () => Promise<T>): Pr
   }
 }
 
-// Verifies against the stored hash when it can: a bcrypt hash cannot check a password over 72 bytes
-async function verifyStored (password: string, hash: string | null, work: SpentWork | null): Promise<{ valid: boolean, spent: SpentWork | null }> {
-  if (work?.algorithm === 'argon2id') return { valid: await argon2Verify(password, hash as string), spent: work }
-  if (work === null || exceedsBcryptLimit(password)) return { valid: false, spent: null }
+// Verifies against the stored hash when it can: a bcrypt hash cannot check a password over 72 bytes,
+// and nothing checks a password that is not a string (a missing form field), which is simply wrong
+async function verifyStored (password: unknown, hash: string | null, work: SpentWork | null): Promise<{ valid: boolean, spent: SpentWork | null }> {
+  if (work === null || typeof password !== 'string') return { valid: false, spent: null }
+  if (work.algorithm === 'argon2id') return { valid: await argon2Verify(password, hash as string), spent: work }
+  if (exceedsBcryptLimit(password)) return { valid: false, spent: null }
   return { valid: await bcryptVerifyPassword(password, hash as string), spent: work }
 }
 
@@ -149,7 +151,10 @@ export function createPasswordHasher (options: PasswordHasherOptions = {}): Pass
     async verify (password: string, hash: string | null): Promise<boolean> {
       // One gate job for the check and its padding: a slot is held as long as any login's
       return await throughGate(gate, async function verifyPadded () {
-        const { valid, spent } = await verifyStored(password, hash, work.observe(hash))
+        const { valid, spent } = await verifyStored(password, hash, work.measure(hash))
+        // Raised only once the check ran: a hash that cannot be verified here (Argon2id without
+        // @node-rs/argon2) fails its own login, never every later one
+        if (spent !== null) work.raise(spent)
         await work.pad(spent)
         return valid
       })

@@ -114,8 +114,9 @@ export async function verifyPassword (password: string, hash: string): Promise<b
 }
 
 /**
- * Whether `hash` meets `parameters`: the same algorithm, and no parameter lower
- * (bcrypt `cost`; Argon2id `memoryCost` and `timeCost`).
+ * Whether `hash` meets `parameters`: the same algorithm, and no less work (bcrypt
+ * `cost`; Argon2id `memoryCost * timeCost`, with less memory made up by more
+ * passes, as in OWASP's equivalent configurations: m=47104,t=1 meets m=19456,t=2).
  */
 export function meetsParameters (hash: string, parameters: HashingParameters): boolean {
   if (parameters.algorithm === 'bcrypt') {
@@ -123,13 +124,13 @@ export function meetsParameters (hash: string, parameters: HashingParameters): b
     return cost !== undefined && cost >= parameters.cost
   }
   const stored = argon2Parameters(hash)
-  return stored !== undefined && stored.memoryCost >= parameters.memoryCost && stored.timeCost >= parameters.timeCost
+  return stored !== undefined && stored.memoryCost * stored.timeCost >= parameters.memoryCost * parameters.timeCost
 }
 
 /**
  * Tells whether a stored hash should be replaced on the user's next successful
  * login: it uses another algorithm than `target`, weaker parameters (a lower
- * bcrypt cost, a lower Argon2id memory or time cost), or is not a hash this
+ * bcrypt cost; less Argon2id work `m * t`), or is not a hash this
  * module recognises. `target` is a bcrypt cost (`12`) or
  * {@link PasswordHashingOptions} (default bcrypt, cost 12). Throws like
  * {@link hashingParameters} for a bad `target`.

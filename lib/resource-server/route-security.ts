@@ -3,7 +3,7 @@ import { InsufficientScopeError, InvalidOptionError, MissingCredentialsError, is
 import { authenticateRequest, combineRequirements, compileRequirement, isSecurityRequirement, refuseSoleScheme, type CompiledRequirement } from './requirements.js'
 import { isPromiseLike } from '../util/promise-like.js'
 import { requestAuthentication } from './request-authentication.js'
-import { requestWithoutParameters } from '../util/request-log.js'
+import { loggerRequestSerializer, requestWithoutParameters } from '../util/request-log.js'
 import { quietRefusal } from '../util/quiet-refusal.js'
 import { hasAllScopes } from '../protocol/scopes.js'
 import type { Authentication, SecurityRequirement, SecurityScheme } from '../schemes/security-scheme.js'
@@ -41,10 +41,12 @@ export function queryCredentialNames (schemes: ReadonlyMap<string, SecuritySchem
 }
 
 // Any route may see a query credential (`request.currentUser()` reads the bearer query token on
-// demand): its log line leaves them out, unless the route serializes its requests itself
-function redactQueryCredentials (routeOptions: RouteOptions, serializer: ((request: FastifyRequest) => unknown) | undefined): void {
-  if (serializer === undefined || routeOptions.logSerializers?.req !== undefined) return
-  routeOptions.logSerializers = { ...routeOptions.logSerializers, req: serializer }
+// demand): its log line leaves them out, through the logger's own serializer, unless the route
+// serializes its requests itself
+function redactQueryCredentials (instance: FastifyInstance, routeOptions: RouteOptions, names: ReadonlySet<string>): void {
+  if (names.size === 0 || routeOptions.logSerializers?.req !== undefined) return
+  const req = requestWithoutParameters(names, loggerRequestSerializer(instance.log))
+  routeOptions.logSerializers = { ...routeOptions.logSerializers, req }
 }
 
 /**
@@ -80,9 +82,9 @@ function effectiveSecurity (context: SecurityRequirement[] | undefined, routeOpt
 }
 
 // Custom error handlers may not apply error.headers: put the challenges on the reply too
-function challengeOnReply (request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+function challengeOnReply (reply: FastifyReply, error: unknown): void {
   // The plugin's refusals are logged at debug; errors of the app's own code are the app's to log
-  if (isCatalogueError(error)) quietRefusal(request, reply, Number(error.statusCode))
+  if (isCatalogueError(error)) quietRefusal(reply, Number(error.statusCode))
   const headers = (error as { headers?: Record<string, string | string[]> }).headers
   if (headers !== undefined) reply.headers(headers)
 }
@@ -93,7 +95,7 @@ function enforceAny (requirement: CompiledRequirement) {
       const [primary] = await authenticateRequest(request, requirement)
       request.auth = primary === undefined ? null : requestAuthentication(primary)
     } catch (error) {
-      challengeOnReply(request, reply, error)
+      challengeOnReply(reply, error)
       throw error
     }
   }
@@ -105,21 +107,21 @@ function enforceAny (requirement: CompiledRequirement) {
  * costs no promise and no search over alternatives.
  */
 function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, scopes: readonly string[]) {
-  function refuse (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
+  function refuse (reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
     if (!isCatalogueError(error)) {
       done(error as Error)
       return
     }
     const refusal = refuseSoleScheme(requirement, error)
-    challengeOnReply(request, reply, refusal)
+    challengeOnReply(reply, refusal)
     done(refusal)
   }
 
   function admit (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, auth: Authentication | null): void {
     if (auth === null) {
-      refuse(request, reply, done, new MissingCredentialsError())
+      refuse(reply, done, new MissingCredentialsError())
     } else if (!hasAllScopes(scopes, auth.scopes)) {
-      refuse(request, reply, done, new InsufficientScopeError())
+      refuse(reply, done, new InsufficientScopeError())
     } else {
       request.auth = requestAuthentication(auth)
       done()
@@ -131,11 +133,11 @@ function enforceSole (requirement: CompiledRequirement, scheme: SecurityScheme, 
     try {
       outcome = scheme.authenticate(request)
     } catch (error) {
-      refuse(request, reply, done, error)
+      refuse(reply, done, error)
       return
     }
     if (isPromiseLike(outcome)) {
-      Promise.resolve(outcome).then((auth) => admit(request, reply, done, auth), (error: unknown) => refuse(request, reply, done, error))
+      Promise.resolve(outcome).then((auth) => admit(request, reply, done, auth), (error: unknown) => refuse(reply, done, error))
     } else {
       admit(request, reply, done, outcome)
     }
@@ -156,10 +158,9 @@ function enforce (requirement: CompiledRequirement): Enforcer {
  * what runs) and installs the onRequest hook that enforces it.
  */
 export function routeSecurity (config: RouteSecurityConfig) {
-  const redact = config.queryCredentials.size === 0 ? undefined : requestWithoutParameters(config.queryCredentials)
   return function securityOnRoute (this: FastifyInstance, routeOptions: RouteOptions): void {
     routeOptions.config = { ...routeOptions.config, [kSeen]: true } as RouteOptions['config']
-    redactQueryCredentials(routeOptions, redact)
+    redactQueryCredentials(this, routeOptions, config.queryCredentials)
     const security = effectiveSecurity((this as FastifyInstance & SecurityContext)[kContextSecurity], routeOptions, config)
     if (security === undefined) return
     const label = `${String(routeOptions.method)} ${routeOptions.url}`

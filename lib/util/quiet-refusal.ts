@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 
 // pino's numeric levels: debug is 20; a logger whose level is above it does not log debug lines
 const DEBUG = 20
@@ -11,12 +11,12 @@ const DEBUG = 20
  * of bad credentials cannot fill a disk at the default level. Called wherever the
  * plugin refuses: protected routes, the token and revocation endpoints, their 405.
  */
-export function quietRefusal (request: FastifyRequest, reply: FastifyReply, statusCode: number): void {
+export function quietRefusal (reply: FastifyReply, statusCode: number): void {
   if (!(statusCode < 500)) return
   const log = reply.log
   const levelValue = (log as { levelVal?: unknown }).levelVal
   if (typeof levelValue !== 'number' || levelValue <= DEBUG) return
-  const quiet = log.child({}, { level: 'warn' })
-  reply.log = quiet
-  request.log = quiet
+  // Fastify writes its error and completion lines through reply.log; request.log stays the app's,
+  // so its own lines for the request (an audit of the failed login) are still written
+  reply.log = log.child({}, { level: 'warn' })
 }

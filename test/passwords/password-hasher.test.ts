@@ -3,6 +3,7 @@ import os from 'node:os'
 import { createPasswordHasher as realCreatePasswordHasher } from '../../lib/passwords/password-hasher.js'
 import * as passwords from '../../lib/passwords/bcrypt.js'
 import * as argon2 from '../../lib/passwords/argon2.js'
+import { Argon2UnavailableError } from '../../lib/errors.js'
 
 type HasherModule = typeof import('../../lib/passwords/password-hasher.js')
 type PasswordsModule = typeof passwords
@@ -19,7 +20,7 @@ interface PasswordsCall {
 
 // The hasher over bcrypt and argon2 modules that record their calls and then do the
 // real work, so tests can see which work ran without measuring time.
-async function spiedHasher (t: Test, overrides: Partial<PasswordsModule> = {}): Promise<{ module: HasherModule, calls: PasswordsCall[] }> {
+async function spiedHasher (t: Test, overrides: Partial<PasswordsModule> = {}, argon2Overrides: Partial<typeof argon2> = {}): Promise<{ module: HasherModule, calls: PasswordsCall[] }> {
   const calls: PasswordsCall[] = []
   const primitives = {
     '../../lib/passwords/bcrypt.js': {
@@ -41,7 +42,7 @@ async function spiedHasher (t: Test, overrides: Partial<PasswordsModule> = {}): 
       },
       argon2Verify: async function spyArgon2Verify (...args: Parameters<typeof argon2.argon2Verify>) {
         calls.push({ fn: 'argon2Verify', args })
-        return await argon2.argon2Verify(...args)
+        return await (argon2Overrides.argon2Verify ?? argon2.argon2Verify)(...args)
       }
     }
   }
@@ -163,11 +164,48 @@ t.test('verify: with bcrypt configured, a stronger Argon2id hash seen raises eve
   t.equal(await hasher.verify('secret', await argon2.argon2Hash('secret', { ...ARGON2, memoryCost: 8, timeCost: 1 })), true)
   t.same(work(calls.filter((call) => call.args[0] !== 'secret' || call.fn.startsWith('verify') || call.fn === 'argon2Verify')), [
     'verify argon2id m=128,t=2', 'pad bcrypt 4',
-    'pad bcrypt 4', 'pad argon2id m=128 t=2',
-    // 8 KiB-passes spent, 248 left: two passes over 124 KiB
-    'verify argon2id m=8,t=1', 'pad bcrypt 4', 'pad argon2id m=124 t=2'
+    'pad bcrypt 4', 'pad argon2id m=256 t=1',
+    // 8 KiB-passes spent, 248 left: one pass over 248 KiB (padding passes over at most the default 19,456 KiB)
+    'verify argon2id m=8,t=1', 'pad bcrypt 4', 'pad argon2id m=248 t=1'
   ])
   t.equal(hasher.maxPasswordBytes, 72)
+})
+
+t.test('verify: a stored hash raises the target by at most 64 times the configured work (cost + 6)', async (t) => {
+  const { module, calls } = await spiedHasher(t)
+  const hasher = module.createPasswordHasher({ cost: COST, maxConcurrent: 1, maxQueue: 10 })
+  const legacy = await hashPassword('secret', { cost: COST + 7 })
+  calls.length = 0
+  t.equal(await hasher.verify('wrong', legacy), false)
+  t.equal(await hasher.verify('secret', null), false)
+  t.same(work(calls), ['verify bcrypt 11', 'pad bcrypt 10'], 'the legacy hash costs its own work; an unknown user the cap')
+})
+
+t.test('verify: a hash that cannot be checked here fails its own login only', async (t) => {
+  const { module, calls } = await spiedHasher(t, {}, {
+    argon2Verify: async () => { throw new Argon2UnavailableError('ERR_MODULE_NOT_FOUND') }
+  })
+  const hasher = module.createPasswordHasher({ cost: COST, maxConcurrent: 1, maxQueue: 10 })
+  const argon2Stored = await argon2.argon2Hash('secret', ARGON2)
+  calls.length = 0
+  await t.rejects(hasher.verify('secret', argon2Stored), { code: 'FST_OAUTH2_ARGON2_UNAVAILABLE' })
+  t.equal(await hasher.verify('secret', null), false)
+  t.equal(await hasher.verify('secret', await hashPassword('secret', { cost: COST })), true)
+  t.same(work(calls.filter((call) => call.fn !== 'hashPassword' || call.args[0] !== 'secret')), [
+    'verify argon2id m=64,t=2',
+    // No Argon2id padding follows: the target was not raised by a hash that never verified
+    'pad bcrypt 4',
+    'verify bcrypt 04'
+  ])
+})
+
+t.test('verify: a password that is not a string is wrong, at an unknown user\'s cost', async (t) => {
+  const { module, calls } = await spiedHasher(t)
+  const hasher = module.createPasswordHasher({ cost: COST, maxConcurrent: 1, maxQueue: 10 })
+  const hash = await hashPassword('secret', { cost: COST })
+  calls.length = 0
+  for (const password of [undefined, 123, null]) t.equal(await hasher.verify(password as unknown as string, hash), false)
+  t.same(work(calls), ['pad bcrypt 4', 'pad bcrypt 4', 'pad bcrypt 4'])
 })
 
 t.test('verify: a failed padding rejects and frees the slot; the next login pads again', async (t) => {

@@ -53,7 +53,12 @@ t.test('needsRehash: another algorithm or weaker parameters than the target', as
   t.equal(needsRehash(argon2, { algorithm: 'argon2id' }), true, 'below the OWASP defaults')
   t.equal(needsRehash(argon2, { ...ARGON2, timeCost: 2 }), false)
   t.equal(needsRehash(argon2, ARGON2), false, 'stronger than the target')
-  t.equal(needsRehash(argon2, { ...ARGON2, memoryCost: 128 }), true)
+  t.equal(needsRehash(argon2, { ...ARGON2, memoryCost: 128 }), false, 'the same work: half the memory, twice the passes')
+  t.equal(needsRehash(argon2, { ...ARGON2, memoryCost: 256 }), true)
   t.equal(needsRehash('garbage', ARGON2), true)
+  // OWASP's equivalent Argon2id configurations: less memory made up by more passes, or the reverse
+  const memoryHard = await hashPassword('secret', { ...ARGON2, memoryCost: 256, timeCost: 1 })
+  t.equal(needsRehash(memoryHard, { ...ARGON2, memoryCost: 64, timeCost: 2 }), false, 'more memory, fewer passes, more work')
+  t.equal(needsRehash(memoryHard, { ...ARGON2, memoryCost: 128, timeCost: 3 }), true, 'less work')
   t.throws(() => needsRehash(bcrypt, { algorithm: 'md5' as 'bcrypt' }), { name: 'TypeError' })
 })

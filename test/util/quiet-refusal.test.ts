@@ -25,6 +25,8 @@ async function loggedApp (t: Test, level: string) {
     app.get('/key', { schema: { security: [{ ApiKey: [] }] } }, async () => ({ ok: true }))
     app.get('/basic', { schema: { security: [{ Basic: [] }] } }, async () => ({ ok: true }))
     app.get('/digest', { schema: { security: [{ Digest: [] }] } }, async () => ({ ok: true }))
+    // The app's own line for every answer, as an audit log would write it
+    app.addHook('onResponse', async (request, reply) => { request.log.info({ audit: reply.statusCode }, 'audit') })
   }, { logger: { level, stream } })
   t.teardown(() => app.close())
   return { app, lines }
@@ -50,7 +52,7 @@ t.test('at info: a refused request writes no error line and no completion line',
   ]
   t.same(answers.map((answer) => answer.statusCode), [401, 401, 403, 401, 401, 401, 429, 401, 401])
   t.same(refused(lines), [], 'only the incoming-request lines')
-  t.ok(lines.every((line) => line.level === 30 && line.msg === 'incoming request'))
+  t.ok(lines.every((line) => line.level === 30 && (line.msg === 'incoming request' || line.msg === 'audit')))
   t.equal((await app.inject({ url: '/either', headers: { 'x-api-key': 'good-key' } })).statusCode, 200)
   t.equal(refused(lines).length, 1, 'an admitted request still completes at info')
 })
@@ -90,8 +92,16 @@ t.test('at debug: the refusals are there', async (t) => {
 
 t.test('a logger without pino\'s numeric level is left as it is', async (t) => {
   const log = { child: () => { throw new Error('not called') } }
-  const request = { log } as never
   const reply = { log } as never
-  quietRefusal(request, reply, 401)
+  quietRefusal(reply, 401)
   t.equal((reply as { log: unknown }).log, log)
+})
+
+t.test('the app\'s own lines for a refused request are still written', async (t) => {
+  const { app, lines } = await loggedApp(t, 'info')
+  lines.length = 0
+  t.equal((await postForm(app, { username: 'johndoe', password: 'wrong' })).statusCode, 400)
+  t.equal((await app.inject({ url: '/key', headers: { 'x-api-key': 'bad-key' } })).statusCode, 401)
+  t.same(lines.filter((line) => line.msg === 'audit').map((line) => line.audit), [400, 401])
+  t.same(refused(lines), [], 'Fastify\'s own lines for them are not')
 })

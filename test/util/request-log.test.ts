@@ -24,7 +24,7 @@ t.test('requestWithoutParameters: the named parameters leave, the rest of the UR
     // A name that does not decode could hide a credential: it leaves too
     ['/items?%E0%A4%A=abc&page=2', '/items?page=2']
   ]
-  for (const [url, logged] of cases) t.equal(redact(request(url)).url, logged, url)
+  for (const [url, logged] of cases) t.equal((redact(request(url)) as { url: string }).url, logged, url)
 })
 
 t.test('routes after the plugin log their requests without the query credentials it reads', async (t) => {
@@ -51,4 +51,16 @@ t.test('without query credentials, routes keep the logger\'s own serializer', as
   t.teardown(() => app.close())
   t.equal((await app.inject({ url: '/open?q=1' })).statusCode, 200)
   t.ok(lines.some((line) => line.includes('"url":"root:/open?q=1"')))
+})
+
+t.test('the logger\'s own request serializer still runs, with the URL the plugin redacted', async (t) => {
+  const lines: string[] = []
+  const serializers = { req: (req: { url: string, headers: Record<string, unknown> }) => ({ url: req.url.replace(/sig=[^&]*/, 'sig=***'), tenant: req.headers['x-tenant'] }) }
+  const { app } = await buildApp({ bearerToken: { query: 'access_token' } }, (app) => {
+    app.get('/open', { schema: { security: [] } }, async () => ({ ok: true }))
+  }, { logger: { level: 'info', serializers, stream: { write: (line: string) => { lines.push(line) } } } })
+  t.teardown(() => app.close())
+  t.equal((await app.inject({ url: '/open?sig=SECRETSIG&access_token=abc.def.ghi&x=1', headers: { 'x-tenant': 'acme' } })).statusCode, 200)
+  const logged = lines.map((line) => JSON.parse(line) as { req?: unknown }).flatMap((entry) => entry.req === undefined ? [] : [entry.req])
+  t.same(logged, [{ url: '/open?sig=***&x=1', tenant: 'acme' }])
 })
