@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { requestWithoutParameters, requestWithoutQuery } from '../../lib/util/request-log.js'
+import { loggerRequestSerializer, requestWithoutParameters, requestWithoutQuery } from '../../lib/util/request-log.js'
 import { buildApp, login } from '../helpers/build-app.js'
 
 const request = (url: string) => ({ method: 'GET', url, host: 'h', ip: '127.0.0.1' }) as never
@@ -61,6 +61,14 @@ t.test('the logger\'s own request serializer still runs, with the URL the plugin
   }, { logger: { level: 'info', serializers, stream: { write: (line: string) => { lines.push(line) } } } })
   t.teardown(() => app.close())
   t.equal((await app.inject({ url: '/open?sig=SECRETSIG&access_token=abc.def.ghi&x=1', headers: { 'x-tenant': 'acme' } })).statusCode, 200)
+  t.equal((await app.inject({ url: '/open?x=2', headers: { 'x-tenant': 'acme' } })).statusCode, 200)
   const logged = lines.map((line) => JSON.parse(line) as { req?: unknown }).flatMap((entry) => entry.req === undefined ? [] : [entry.req])
-  t.same(logged, [{ url: '/open?sig=***&x=1', tenant: 'acme' }])
+  t.same(logged, [{ url: '/open?sig=***&x=1', tenant: 'acme' }, { url: '/open?x=2', tenant: 'acme' }])
+})
+
+t.test('a logger that is not pino, or has no req serializer, leaves the plugin\'s own fields', async (t) => {
+  const req = (request: unknown) => request
+  t.equal(loggerRequestSerializer({}), undefined)
+  t.equal(loggerRequestSerializer({ [Symbol.for('pino.serializers')]: {} }), undefined)
+  t.equal(loggerRequestSerializer({ [Symbol.for('pino.serializers')]: { req } }), req)
 })
