@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import t from 'tap'
 import ts from 'typescript'
+import { sampleCompilerOptions } from '../helpers/doc-samples.js'
 import * as entry from '../../lib/index.js'
 import * as testing from '../../lib/testing.js'
 
@@ -16,18 +17,7 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const OUT = join(ROOT, 'test/docs/.from-fastapi-samples')
 const markdown = await readFile(join(ROOT, 'docs/from-fastapi.md'), 'utf8')
 
-const COMPILER_OPTIONS: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  lib: ['lib.es2023.d.ts'],
-  types: ['node'],
-  strict: true,
-  noEmit: true,
-  skipLibCheck: true,
-  verbatimModuleSyntax: true,
-  paths: { 'fastify-oauth2-password': [join(ROOT, 'lib/index.ts')] }
-}
+const COMPILER_OPTIONS = sampleCompilerOptions(ROOT)
 
 /** The fenced ts blocks, with the line of their first code line. */
 function tsBlocks (text: string): Array<{ code: string, line: number }> {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import ts from 'typescript'
+import { sampleCompilerOptions } from '../helpers/doc-samples.js'
 import { childEnvironment } from '../helpers/child-env.js'
 
 // The README's code samples, as a newcomer copies them: every ```ts block is type-checked
@@ -90,23 +91,7 @@ const CONTEXT: Record<string, { imports?: string, declarations?: string }> = {
   'security-events': { declarations: 'declare const logger: { info (value: unknown): void }' }
 }
 
-const COMPILER_OPTIONS: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  lib: ['lib.es2023.d.ts'],
-  types: ['node'],
-  strict: true,
-  noEmit: true,
-  skipLibCheck: true,
-  allowImportingTsExtensions: true,
-  verbatimModuleSyntax: true,
-  baseUrl: ROOT,
-  paths: {
-    'fastify-oauth2-password': [join(ROOT, 'lib/index.ts')],
-    'fastify-oauth2-password/testing': [join(ROOT, 'lib/testing.ts')]
-  }
-}
+const COMPILER_OPTIONS = sampleCompilerOptions(ROOT)
 
 /** Writes a sample as a module (`export {}` keeps `declare module` an augmentation) and returns its path and first line. */
 async function writeSample (sample: Sample): Promise<{ file: string, offset: number }> {
