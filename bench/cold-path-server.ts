@@ -13,7 +13,11 @@ import oauth2Password, { memoryTokenStore, type CurrentUser } from '../lib/index
 // Environment (set by the driver): BENCH_MODE plugin | jwt | none; BENCH_TOKENS distinct users
 // and tokens, written one a line to BENCH_TOKEN_FILE; for the plugin BENCH_ROUTES (protected
 // routes besides /me), BENCH_SCOPES (declared scopes, all granted), BENCH_REQUIRED (scopes /me
-// requires), BENCH_REVOKED (jtis revoked in the store before start; revocation checks on when set).
+// requires), BENCH_REVOKED (jtis revoked in the store before start; revocation checks on when set),
+// BENCH_OPEN=1 (the plugin registered, /me open with `security: []`: no authentication, same app),
+// BENCH_CACHE (the plugin's accessTokenCacheSize), BENCH_V8_STATE=1 (started with
+// --allow-natives-syntax: SIGUSR2 prints V8's state of process.nextTick, SIGHUP runs six full
+// garbage collections; see bench/next-tick-state.ts).
 
 const SECRET = 'cold-path-benchmark-secret-of-32-bytes-or-more'
 const MODE = process.env.BENCH_MODE ?? 'plugin'
@@ -23,6 +27,8 @@ const ROUTES = count('BENCH_ROUTES', 0)
 const SCOPES = count('BENCH_SCOPES', 2)
 const REQUIRED = count('BENCH_REQUIRED', 1)
 const REVOKED = process.env.BENCH_REVOKED === undefined ? undefined : count('BENCH_REVOKED', 0)
+const OPEN = process.env.BENCH_OPEN === '1'
+const CACHE = process.env.BENCH_CACHE === undefined ? undefined : count('BENCH_CACHE', 0)
 
 interface User { id: string, username: string, email: string, disabled: boolean }
 
@@ -43,14 +49,21 @@ async function pluginApp (): Promise<{ app: ReturnType<typeof Fastify>, tokens: 
     accessTokenTtl: 3600,
     store,
     revocation: { checkAccessTokens: REVOKED !== undefined },
+    ...(CACHE === undefined ? {} : { accessTokenCacheSize: CACHE }),
     // Cast: the app's user is this benchmark's, whatever user type the type-check program has seen declared
     users: { findByUsername: () => null, findById: (id) => (users.get(id) ?? null) as unknown as CurrentUser | null }
   })
   const security = [{ OAuth2PasswordBearer: scopeNames.slice(0, REQUIRED) }]
   for (let i = 0; i < ROUTES; i++) app.get(`/route${i}`, { schema: { security } }, async function other () { return { i } })
-  app.get('/me', { schema: { security, response: { 200: userSchema } } }, async function me (request) {
-    return await request.currentUser()
-  })
+  if (OPEN) {
+    app.get('/me', { schema: { security: [], response: { 200: userSchema } } }, async function me () {
+      return users.get('u0')
+    })
+  } else {
+    app.get('/me', { schema: { security, response: { 200: userSchema } } }, async function me (request) {
+      return await request.currentUser()
+    })
+  }
   await app.ready()
   // Cast: the scope names are this benchmark's, whatever scopes the type-check program has seen declared
   const granted = scopeNames as unknown as NonNullable<Parameters<typeof app.oauth2.issueTokens>[1]>
@@ -101,6 +114,17 @@ const { app, tokens } = MODE === 'plugin' ? await pluginApp() : MODE === 'jwt' ?
 writeFileSync(process.env.BENCH_TOKEN_FILE as string, `${tokens.join('\n')}\n`)
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
 process.stdout.write(`${JSON.stringify({ msg: `Cold-path benchmark server (${MODE}) on ${url}` })}\n`)
+if (process.env.BENCH_V8_STATE === '1') {
+  // Natives syntax only parses under --allow-natives-syntax, so it is compiled here rather than written inline
+  // eslint-disable-next-line no-new-func -- V8's own diagnostics, for the benchmark only
+  const printNextTick = new Function('%DebugPrint(process.nextTick)') as () => void
+  // eslint-disable-next-line no-new-func -- as above
+  const collectGarbage = new Function('%CollectGarbage(true)') as () => void
+  process.on('SIGUSR2', printNextTick)
+  process.on('SIGHUP', function collectSixTimes () {
+    for (let time = 0; time < 6; time++) setTimeout(collectGarbage, time * 50)
+  })
+}
 process.once('SIGTERM', function shutDown () {
   app.close().then(() => process.exit(0), () => process.exit(1))
 })

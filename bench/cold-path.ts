@@ -120,10 +120,18 @@ function row (target: Target, reference: Target): string {
 
 const HEADER = ['| | answers/s (median) | ratio | server CPU µs/answer | ratio by CPU | RSS MiB at the end |', '|---|---:|---:|---:|---:|---:|']
 
+const OVERHEAD_MODES = {
+  plugin: { label: 'plugin', env: { BENCH_MODE: 'plugin' } },
+  jwt: { label: '@fastify/jwt by hand', env: { BENCH_MODE: 'jwt' } },
+  none: { label: 'no authentication', env: { BENCH_MODE: 'none' } },
+  // The same process as the plugin's but for the check: what authenticating costs in an app of that size
+  open: { label: 'no authentication, plugin registered (/me open)', env: { BENCH_MODE: 'plugin', BENCH_OPEN: '1' } }
+} as const
+
 function overheadVariants (tokens: number): Variant[] {
-  return (['plugin', 'jwt', 'none'] as const).map((mode) => ({
-    label: `${mode === 'plugin' ? 'plugin' : mode === 'jwt' ? '@fastify/jwt by hand' : 'no authentication'}, ${tokens === 1 ? 'hot (1 token)' : `cold (${tokens.toLocaleString('en-US')} tokens)`}`,
-    env: { BENCH_MODE: mode, BENCH_TOKENS: String(tokens) },
+  return Object.values(OVERHEAD_MODES).map((mode) => ({
+    label: `${mode.label}, ${tokens === 1 ? 'hot (1 token)' : `cold (${tokens.toLocaleString('en-US')} tokens)`}`,
+    env: { ...mode.env, BENCH_TOKENS: String(tokens) },
     tokens: 'valid',
     status: '200'
   }))
@@ -140,6 +148,7 @@ function growthVariants (tokens: number): Variant[] {
     plugin('100 declared scopes (all granted), 20 required', { BENCH_SCOPES: '100', BENCH_REQUIRED: '20' }),
     plugin('revocation checks on, 0 revoked jtis', { BENCH_REVOKED: '0' }),
     plugin(`revocation checks on, ${REVOKED.toLocaleString('en-US')} revoked jtis in the store`, { BENCH_REVOKED: String(REVOKED) }),
+    plugin(`more tokens in turn than the verified-token cache holds (cache ${Math.floor(tokens / 2).toLocaleString('en-US')})`, { BENCH_CACHE: String(Math.floor(tokens / 2)) }),
     plugin('refusals: bad signature (401)', {}, 'bad-signature', '401'),
     plugin('refusals: expired (401)', {}, 'expired', '401')
   ]
@@ -147,10 +156,12 @@ function growthVariants (tokens: number): Variant[] {
 
 function overheadTable (targets: readonly Target[]): string[] {
   const lines: string[] = []
-  for (let index = 0; index < targets.length; index += 3) {
-    const [plugin, jwt, none] = targets.slice(index, index + 3) as [Target, Target, Target]
-    lines.push('', ...HEADER, row(none, none), row(jwt, none), row(plugin, none),
-      '', `plugin / no authentication: **${(rate(plugin) / rate(none)).toFixed(2)}**; plugin / @fastify/jwt: **${(rate(plugin) / rate(jwt)).toFixed(2)}**`)
+  const size = Object.keys(OVERHEAD_MODES).length
+  for (let index = 0; index < targets.length; index += size) {
+    const [plugin, jwt, none, open] = targets.slice(index, index + size) as [Target, Target, Target, Target]
+    lines.push('', ...HEADER, row(none, none), row(open, none), row(jwt, none), row(plugin, none),
+      '', `plugin / no authentication: **${(rate(plugin) / rate(none)).toFixed(2)}**; plugin / @fastify/jwt: **${(rate(plugin) / rate(jwt)).toFixed(2)}**; ` +
+      `plugin / no authentication in the same app: **${(rate(plugin) / rate(open)).toFixed(2)}**`)
   }
   return lines
 }

@@ -44,6 +44,8 @@ export interface ServerProcess {
   stop (): Promise<void>
   /** SIGKILL, for a run that has to end now. */
   kill (): void
+  /** Sends `signal` (what the server does with it is its own affair). */
+  signal (signal: NodeJS.Signals): void
   /** CPU time the process used so far (user + system, all threads), microseconds; undefined off Linux. */
   cpuMicros (): number | undefined
   /** Resident set size, bytes; undefined off Linux. */
@@ -56,6 +58,10 @@ export interface StartOptions {
   env: Record<string, string>
   /** Directory for a V8 CPU profile of the server (`node --cpu-prof`), written when it stops. */
   cpuProfileDir?: string
+  /** Further `node` flags (`--allow-natives-syntax`…). */
+  nodeArgs?: readonly string[]
+  /** Receives every line the server prints besides its start line, instead of stderr. */
+  onLine?: (line: string) => void
 }
 
 let clockTicks: number | undefined
@@ -96,7 +102,7 @@ function urlOf (line: string): string | undefined {
   return START_LINE.exec(text)?.[1]
 }
 
-function announcedUrl (name: string, child: ChildProcess): Promise<string> {
+function announcedUrl (name: string, child: ChildProcess, onLine: (line: string) => void): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: no start line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
     child.once('exit', (code, signal) => {
@@ -106,7 +112,7 @@ function announcedUrl (name: string, child: ChildProcess): Promise<string> {
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const url = urlOf(line)
       if (url === undefined) {
-        process.stderr.write(`[${name}] ${line}\n`)
+        onLine(line)
       } else {
         clearTimeout(timer)
         resolve(url)
@@ -124,12 +130,12 @@ export async function startServer (name: string, script: string, options: StartO
   const profile = options.cpuProfileDir === undefined
     ? []
     : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...profile, ...(options.nodeArgs ?? []), '--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
-  const url = await announcedUrl(name, child).catch((error: unknown) => {
+  const url = await announcedUrl(name, child, options.onLine ?? ((line) => process.stderr.write(`[${name}] ${line}\n`))).catch((error: unknown) => {
     child.kill('SIGKILL')
     throw error
   })
@@ -145,6 +151,9 @@ export async function startServer (name: string, script: string, options: StartO
     },
     kill () {
       child.kill('SIGKILL')
+    },
+    signal (signal) {
+      child.kill(signal)
     },
     cpuMicros: () => cpuMicrosOf(child.pid),
     rssBytes: () => rssBytesOf(child.pid)

@@ -38,7 +38,8 @@ function buildAccessTokens (options: ResolvedOptions): AccessTokens {
     ttlSeconds: options.accessTokenTtlSeconds,
     issuer: options.issuer,
     audience: options.audience,
-    clockToleranceSeconds: options.clockToleranceSeconds
+    clockToleranceSeconds: options.clockToleranceSeconds,
+    cacheSize: options.accessTokenCacheSize
   })
 }
 

@@ -36,9 +36,9 @@ export interface AccessTokenConfig {
    */
   clockToleranceSeconds?: number
   /**
-   * How many verified tokens to remember (per verification key), so a repeated
-   * token costs a hash instead of a signature check. An entry never outlives its
-   * token's `exp`. Default 1000; 0 disables the cache.
+   * How many verified tokens to remember, so a repeated token costs a map lookup
+   * instead of a signature check. An entry never outlives its token's `exp`.
+   * Default {@link DEFAULT_ACCESS_TOKEN_CACHE_SIZE}; 0 disables the cache.
    */
   cacheSize?: number
 }
@@ -91,7 +91,10 @@ interface ResolvedAccessTokenConfig {
 
 type JwtSigner = (claims: AccessTokenClaims) => string
 
-const DEFAULTS = { clockToleranceSeconds: 0, cacheSize: 1000 } as const
+/** Verified tokens remembered by default: one per active user of a large API, about 50 MiB when all are used. */
+export const DEFAULT_ACCESS_TOKEN_CACHE_SIZE = 100_000
+
+const DEFAULTS = { clockToleranceSeconds: 0, cacheSize: DEFAULT_ACCESS_TOKEN_CACHE_SIZE } as const
 
 // RFC 9068 §2.1: the typ header of the tokens signed here
 const ACCESS_TOKEN_TYP = 'at+jwt'

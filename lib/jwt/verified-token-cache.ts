@@ -1,16 +1,10 @@
-import { BoundedMap } from '../util/bounded-map.js'
+import { TokenFrequency } from './token-frequency.js'
 
 /** How long a verified token may be served from memory at most, whatever its `exp`. */
 const MAX_CACHE_LIFETIME_MS = 10 * 60 * 1000
 
-// Lookups per admission decision, and the share of hits below which the cache stops storing every token
-const WINDOW = 1024
-const MIN_HIT_SHARE = 1 / 8
-// Slots of the table of recently seen tokens, per cache entry (a power of two in all, 4 MiB at most)
-const SEEN_SLOTS_PER_ENTRY = 4
-const MAX_SEEN_SLOTS = 2 ** 20
-
 interface Entry<T> {
+  readonly token: string
   readonly value: T
   /** Epoch ms before which the token is not valid yet (`nbf`). */
   readonly notBefore: number
@@ -18,69 +12,79 @@ interface Entry<T> {
   readonly expiresAt: number
 }
 
-// FNV-1a over the last characters: the token's signature, unpredictable to anyone without the key, so
-// fingerprints spread evenly; a collision only admits a token one sighting early. Odd, as 0 marks an empty slot.
-function fingerprint (token: string): number {
-  let hash = 0x811c9dc5
-  for (let index = Math.max(0, token.length - 8); index < token.length; index++) hash = Math.imul(hash ^ token.charCodeAt(index), 0x01000193)
-  return hash | 1
-}
-
 /**
  * Remembers verified tokens so a repeat costs a map lookup instead of a signature
  * check. Keyed by the token string itself: no hash to compute, no collision
- * possible. Failures are never stored; the oldest entry makes room for a new one,
- * at a constant cost whatever the size, so a cache sized for every active user
- * costs no more per request than a small one.
+ * possible. Failures are never stored. Every operation costs the same whatever
+ * the size, so a cache sized for every active user costs no more per request
+ * than a small one.
  *
- * Admission adapts to the traffic: while at least one lookup in eight hits, every
- * verified token is stored. When far more distinct tokens arrive than the cache
- * holds, an entry would be pushed out before its token comes back, and storing it
- * would only keep garbage alive through young-generation collections; the cache
- * then stores a token on its second verification within a window of recently seen
- * ones (a "doorkeeper", as in TinyLFU), until hits come back.
+ * Replacement is TinyLFU's (Einziger, Friedman, Manes, 2017) over a ring: when
+ * the cache is full, a newly verified token takes the place of the next entry in
+ * the ring only if it is used more often (by a small frequency sketch of valid
+ * tokens); otherwise that entry stays and the ring moves on. With more active
+ * tokens than room, the cache therefore keeps a fixed share of them, each hit
+ * every time it comes back, instead of pushing every entry out before its token
+ * returns (a plain first-in-first-out or least-recently-used cache then hits
+ * nothing); tokens used often displace those used rarely; and tokens rejected at
+ * the door are never stored, so they leave no garbage to promote.
  */
 export class VerifiedTokenCache<T> {
-  readonly #entries: BoundedMap<string, Entry<T>>
-  readonly #seen: Int32Array
-  #lookups = 0
-  #hits = 0
-  #selective = false
+  readonly #entries = new Map<string, Entry<T>>()
+  // Grows to maxEntries as tokens arrive; then slot #next holds the entry considered for replacement next,
+  // and passing a slot makes its entry the newest
+  readonly #ring: Array<Entry<T>> = []
+  readonly #maxEntries: number
+  readonly #frequency: TokenFrequency
+  #next = 0
 
+  /** `maxEntries`: how many tokens are kept at most; 0 stores nothing. */
   constructor (maxEntries: number) {
-    this.#entries = new BoundedMap(maxEntries)
-    this.#seen = new Int32Array(Math.min(MAX_SEEN_SLOTS, 2 ** Math.ceil(Math.log2(Math.max(1, maxEntries * SEEN_SLOTS_PER_ENTRY)))))
+    this.#maxEntries = maxEntries
+    this.#frequency = new TokenFrequency(maxEntries)
   }
 
   /** The verified value of `token` if it is cached and valid at `now`. */
   get (token: string, now: number): T | undefined {
     const entry = this.#entries.get(token)
-    const value = entry === undefined || now < entry.notBefore || now >= entry.expiresAt ? undefined : entry.value
-    if (entry !== undefined && now >= entry.expiresAt) this.#entries.delete(token)
-    this.#count(value !== undefined)
-    return value
+    if (entry === undefined) return undefined
+    if (now >= entry.expiresAt) {
+      this.#entries.delete(token)
+      return undefined
+    }
+    if (now < entry.notBefore) return undefined
+    this.#frequency.add(token)
+    return entry.value
   }
 
-  /** Stores a verified token, valid from `notBefore` until `expiresAt` (both epoch ms), if admitted. */
+  /** Records a use of a token verified just now, and stores it, valid from `notBefore` until `expiresAt` (both epoch ms), if admitted. */
   set (token: string, value: T, notBefore: number, expiresAt: number, now: number): void {
-    if (this.#selective && !this.#seenBefore(token)) return
-    this.#entries.set(token, { value, notBefore, expiresAt: Math.min(expiresAt, now + MAX_CACHE_LIFETIME_MS) })
+    if (this.#maxEntries === 0) return
+    this.#frequency.add(token)
+    const slot = this.#ring.length < this.#maxEntries ? this.#ring.length : this.#turn()
+    const incumbent = this.#ring[slot]
+    if (incumbent !== undefined && this.#isLive(incumbent, now)) {
+      // The incumbent keeps its place (and becomes the newest) unless the newcomer is used more often
+      if (this.#frequency.estimate(token) <= this.#frequency.estimate(incumbent.token)) return
+      this.#entries.delete(incumbent.token)
+    }
+    const entry = { token, value, notBefore, expiresAt: Math.min(expiresAt, now + MAX_CACHE_LIFETIME_MS) }
+    this.#ring[slot] = entry
+    this.#entries.set(token, entry)
   }
 
-  #count (hit: boolean): void {
-    if (hit) this.#hits++
-    if (++this.#lookups < WINDOW) return
-    this.#selective = this.#hits < WINDOW * MIN_HIT_SHARE
-    this.#lookups = 0
-    this.#hits = 0
+  // The slot to offer next, once the ring is full; the one after it becomes the oldest
+  #turn (): number {
+    const slot = this.#next
+    this.#next = (slot + 1) % this.#maxEntries
+    return slot
   }
 
-  // Whether the token was offered since its slot was last taken; records it either way
-  #seenBefore (token: string): boolean {
-    const print = fingerprint(token)
-    const slot = print & (this.#seen.length - 1)
-    if (this.#seen[slot] === print) return true
-    this.#seen[slot] = print
+  // An entry still served: not replaced in the map (a token stored again has a newer slot) and not expired
+  #isLive (entry: Entry<T>, now: number): boolean {
+    if (this.#entries.get(entry.token) !== entry) return false
+    if (now < entry.expiresAt) return true
+    this.#entries.delete(entry.token)
     return false
   }
 }

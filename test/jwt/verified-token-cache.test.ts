@@ -1,6 +1,22 @@
 import t from 'tap'
 import { VerifiedTokenCache } from '../../lib/jwt/verified-token-cache.js'
 
+// What the verifier does per request: a hit, or a verification and an offer to the cache
+function use (cache: VerifiedTokenCache<string>, token: string, now = 1): boolean {
+  if (cache.get(token, now) !== undefined) return true
+  cache.set(token, `claims of ${token}`, 0, 10_000_000, now)
+  return false
+}
+
+// Tokens named like real ones: the sketch fingerprints their last characters (the signature)
+function tokens (count: number, prefix: string): string[] {
+  return Array.from({ length: count }, (_, index) => `${prefix}.${index.toString(36).padStart(8, '0')}`)
+}
+
+function hitShare (cache: VerifiedTokenCache<string>, sequence: readonly string[]): number {
+  return sequence.filter((token) => use(cache, token)).length / sequence.length
+}
+
 t.test('serves a token between its nbf and exp only', async (t) => {
   const cache = new VerifiedTokenCache<string>(10)
   cache.set('a', 'claims', 1_000, 5_000, 0)
@@ -18,38 +34,59 @@ t.test('never keeps an entry longer than ten minutes', async (t) => {
   t.equal(cache.get('a', 600_000), undefined)
 })
 
-t.test('the oldest entry makes room; size 0 stores nothing', async (t) => {
-  const cache = new VerifiedTokenCache<string>(2)
-  cache.set('a', '1', 0, 10, 0)
-  cache.set('b', '2', 0, 10, 0)
-  cache.set('c', '3', 0, 10, 0)
-  t.same([cache.get('a', 1), cache.get('b', 1), cache.get('c', 1)], [undefined, '2', '3'])
+t.test('stores every token until full; size 0 stores nothing', async (t) => {
+  const cache = new VerifiedTokenCache<string>(3)
+  for (const token of ['a', 'b', 'c']) use(cache, token)
+  t.same(['a', 'b', 'c'].map((token) => cache.get(token, 1)), ['claims of a', 'claims of b', 'claims of c'])
   const none = new VerifiedTokenCache<string>(0)
-  none.set('a', '1', 0, 10, 0)
+  use(none, 'a')
   t.equal(none.get('a', 1), undefined)
 })
 
-t.test('when nearly every lookup misses, a token is stored on its second verification only; hits restore storing on the first', async (t) => {
-  const cache = new VerifiedTokenCache<string>(4)
-  const miss = (count: number, prefix: string): void => {
-    for (let i = 0; i < count; i++) cache.get(`${prefix}${i}`, 1)
-  }
-  miss(1024, 'cold')
-  cache.set('once', 'claims', 0, 10, 0)
-  t.equal(cache.get('once', 1), undefined, 'a token verified once is not stored')
-  cache.set('once', 'claims', 0, 10, 0)
-  t.equal(cache.get('once', 1), 'claims', 'verified again while still recently seen: stored')
-  for (let i = 0; i < 1023; i++) cache.get('once', 1)
-  cache.set('fresh', 'claims', 0, 10, 0)
-  t.equal(cache.get('fresh', 1), 'claims', 'once hits are back, the first verification is stored again')
+t.test('with more tokens in turn than room, a fixed share stays and hits every time it comes back', async (t) => {
+  // A first-in-first-out (or least-recently-used) cache pushes every entry out before its token returns: 0 hits
+  const cache = new VerifiedTokenCache<string>(100)
+  const inTurn = tokens(150, 'user')
+  for (let round = 0; round < 5; round++) hitShare(cache, inTurn)
+  const share = hitShare(cache, [...inTurn, ...inTurn, ...inTurn])
+  t.ok(share > 0.55, `hits ${share.toFixed(2)} of lookups, at most 100/150 possible`)
 })
 
-t.test('the table of recently seen tokens stays small whatever the size', async (t) => {
-  const huge = new VerifiedTokenCache<string>(10_000_000)
-  huge.set('a', 'claims', 0, 10, 0)
-  t.equal(huge.get('a', 1), 'claims')
-  const none = new VerifiedTokenCache<string>(0)
-  for (let i = 0; i < 1024; i++) none.get(`t${i}`, 1)
-  none.set('a', 'claims', 0, 10, 0)
-  t.equal(none.get('a', 1), undefined, 'size 0 still stores nothing')
+t.test('a burst of tokens used once does not push out the tokens in use', async (t) => {
+  const cache = new VerifiedTokenCache<string>(20)
+  const inUse = tokens(20, 'active')
+  for (let round = 0; round < 3; round++) hitShare(cache, inUse)
+  // Within the sketch's memory (ten uses per entry between agings): popularity fades over longer spans
+  hitShare(cache, tokens(100, 'scan'))
+  t.equal(hitShare(cache, inUse), 1, 'all 20 still cached')
+})
+
+t.test('a token used more often than the entries takes the place of one of them', async (t) => {
+  const cache = new VerifiedTokenCache<string>(4)
+  for (const token of tokens(4, 'once')) use(cache, token)
+  const [hot] = tokens(1, 'hot')
+  t.equal(use(cache, hot), false, 'first use: no more used than the entries, not stored')
+  t.equal(use(cache, hot), false, 'second use: verified again, and now stored')
+  t.equal(use(cache, hot), true, 'from then on a hit')
+  t.equal(tokens(4, 'once').filter((token) => cache.get(token, 1) !== undefined).length, 3, 'one entry made room')
+})
+
+t.test('an expired entry gives its place to any newcomer', async (t) => {
+  const cache = new VerifiedTokenCache<string>(1)
+  cache.set('old', 'claims', 0, 5, 0)
+  for (let index = 0; index < 5; index++) cache.get('old', 1)
+  cache.set('new', 'claims', 0, 100, 10)
+  t.equal(cache.get('new', 11), 'claims')
+  t.equal(cache.get('old', 11), undefined)
+})
+
+t.test('a token stored again keeps one entry, and its first slot is free for another', async (t) => {
+  const cache = new VerifiedTokenCache<string>(2)
+  cache.set('a', 'early', 50, 100, 0)
+  t.equal(cache.get('a', 10), undefined, 'not valid yet')
+  cache.set('a', 'claims', 0, 100, 10)
+  cache.set('b', 'claims', 0, 100, 10)
+  t.same([cache.get('a', 11), cache.get('b', 11)], ['claims', 'claims'])
+  cache.set('c', 'claims', 0, 100, 10)
+  t.equal(cache.get('c', 11), undefined, 'now full: a newcomer no more used than the entry in turn stays out')
 })
