@@ -17,7 +17,7 @@ import oauth2Password, { memoryTokenStore, type CurrentUser } from '../lib/index
 // BENCH_OPEN=1 (the plugin registered, /me open with `security: []`: no authentication, same app),
 // BENCH_CACHE (the plugin's accessTokenCacheSize), BENCH_V8_STATE=1 (started with
 // --allow-natives-syntax: SIGUSR2 prints V8's state of process.nextTick, SIGHUP runs six full
-// garbage collections; see bench/next-tick-state.ts).
+// garbage collections; see "The two speeds of one server" in docs/benchmarks.md).
 
 const SECRET = 'cold-path-benchmark-secret-of-32-bytes-or-more'
 const MODE = process.env.BENCH_MODE ?? 'plugin'

@@ -44,8 +44,6 @@ export interface ServerProcess {
   stop (): Promise<void>
   /** SIGKILL, for a run that has to end now. */
   kill (): void
-  /** Sends `signal` (what the server does with it is its own affair). */
-  signal (signal: NodeJS.Signals): void
   /** CPU time the process used so far (user + system, all threads), microseconds; undefined off Linux. */
   cpuMicros (): number | undefined
   /** Resident set size, bytes; undefined off Linux. */
@@ -58,10 +56,6 @@ export interface StartOptions {
   env: Record<string, string>
   /** Directory for a V8 CPU profile of the server (`node --cpu-prof`), written when it stops. */
   cpuProfileDir?: string
-  /** Further `node` flags (`--allow-natives-syntax`…). */
-  nodeArgs?: readonly string[]
-  /** Receives every line the server prints besides its start line, instead of stderr. */
-  onLine?: (line: string) => void
 }
 
 let clockTicks: number | undefined
@@ -102,7 +96,7 @@ function urlOf (line: string): string | undefined {
   return START_LINE.exec(text)?.[1]
 }
 
-function announcedUrl (name: string, child: ChildProcess, onLine: (line: string) => void): Promise<string> {
+function announcedUrl (name: string, child: ChildProcess): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: no start line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
     child.once('exit', (code, signal) => {
@@ -112,7 +106,7 @@ function announcedUrl (name: string, child: ChildProcess, onLine: (line: string)
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const url = urlOf(line)
       if (url === undefined) {
-        onLine(line)
+        process.stderr.write(`[${name}] ${line}\n`)
       } else {
         clearTimeout(timer)
         resolve(url)
@@ -130,12 +124,12 @@ export async function startServer (name: string, script: string, options: StartO
   const profile = options.cpuProfileDir === undefined
     ? []
     : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
-  const child = spawn(process.execPath, [...profile, ...(options.nodeArgs ?? []), '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
-  const url = await announcedUrl(name, child, options.onLine ?? ((line) => process.stderr.write(`[${name}] ${line}\n`))).catch((error: unknown) => {
+  const url = await announcedUrl(name, child).catch((error: unknown) => {
     child.kill('SIGKILL')
     throw error
   })
@@ -151,9 +145,6 @@ export async function startServer (name: string, script: string, options: StartO
     },
     kill () {
       child.kill('SIGKILL')
-    },
-    signal (signal) {
-      child.kill(signal)
     },
     cpuMicros: () => cpuMicrosOf(child.pid),
     rssBytes: () => rssBytesOf(child.pid)
@@ -215,12 +206,17 @@ function sample (result: Result): Sample {
   }
 }
 
+// Where each token list's turn stands: a load goes on where the previous one on the same list stopped,
+// so every token comes back once per pass however the rounds cut the run
+const turns = new WeakMap<readonly string[], number>()
+
 // Tokens in turn, shared by all connections: with many tokens every request carries one the server has not seen lately
 function rotatingBearer (tokens: readonly string[]): Request[] {
-  let next = 0
   return [{
     setupRequest (request) {
-      request.headers = { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length] as string}` }
+      const next = turns.get(tokens) ?? 0
+      turns.set(tokens, (next + 1) % tokens.length)
+      request.headers = { ...request.headers, authorization: `Bearer ${tokens[next] as string}` }
       return request
     }
   }]

@@ -39,9 +39,10 @@ export interface OAuth2PasswordOptions {
   /**
    * How many verified access tokens are remembered, so that a token seen before costs a map
    * lookup instead of a signature check (an entry never outlives its token's `exp`, nor ten
-   * minutes). About 0.5 KiB each: 100,000 tokens take about 50 MiB. When more tokens are in use
-   * than this, the most used are kept (see the README, "Many users"). Default 100,000; 0 turns
-   * the cache off. Not a number of 0 or more rejects `register()` with `FST_OAUTH2_INVALID_OPTION`.
+   * minutes). About 0.5 KiB each for a token of about 200 characters (100,000 such tokens take
+   * about 50 MiB), more for longer tokens. When more tokens are in use than this, the most used
+   * are kept (see the README, "Many users"). Default 100,000; 0 turns the cache off. Anything
+   * but an integer from 0 to 10,000,000 rejects `register()` with `FST_OAUTH2_INVALID_OPTION`.
    */
   accessTokenCacheSize?: number
   /** Declared scopes: name → description (shown in Swagger UI's Authorize dialog). */
@@ -219,6 +220,9 @@ const DEFAULTS = {
   throttlingWindow: '1d'
 } as const
 
+// A V8 Map holds at most 2^24 entries; ten million tokens already take about 5 GiB
+const MAX_ACCESS_TOKEN_CACHE_SIZE = 10_000_000
+
 // RFC 7235 §2.2: realm is a quoted-string; keep it to printable ASCII without quote or backslash
 const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/
 // OpenAPI component keys: ^[a-zA-Z0-9.\-_]+$
@@ -307,9 +311,10 @@ function positiveInteger (name: string, value: unknown, fallback: number | undef
   return value
 }
 
-function nonNegativeInteger (name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(name, 'must be an integer of 0 or more', value)
+function integerFromTo (name: string, value: unknown, minimum: number, maximum: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum || value > maximum) {
+    fail(name, `must be an integer from ${minimum} to ${maximum.toLocaleString('en-US')}`, value)
+  }
   return value
 }
 
@@ -343,9 +348,7 @@ function resolveDuration (name: string, value: unknown, fallback: string | numbe
 const GATE_KEYS = ['maxConcurrent', 'maxQueue']
 
 function resolveBcryptCost (name: string, cost: unknown): HashingParameters {
-  cost ??= DEFAULTS.bcryptCost
-  if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 4 || cost > 31) fail(name, 'must be an integer from 4 to 31', cost)
-  return { algorithm: 'bcrypt', cost }
+  return { algorithm: 'bcrypt', cost: integerFromTo(name, cost ?? DEFAULTS.bcryptCost, 4, 31) }
 }
 
 function resolveArgon2 (settings: Record<string, unknown>): HashingParameters {
@@ -488,9 +491,8 @@ function resolveBackoff (name: string, value: unknown, fallback: BackoffDefaults
   const settings = value ?? {}
   if (!isRecord(settings)) fail(name, 'must be an object of freeAttempts, baseDelay, maxDelay', value)
   rejectUnknownKeys(name, settings, ['freeAttempts', 'baseDelay', 'maxDelay'])
-  const freeAttempts = settings.freeAttempts ?? fallback.freeAttempts
   // NIST SP 800-63B §5.2.2: no more than 100 consecutive failed attempts on one account
-  if (typeof freeAttempts !== 'number' || !Number.isSafeInteger(freeAttempts) || freeAttempts < 0 || freeAttempts > 100) fail(`${name}.freeAttempts`, 'must be an integer from 0 to 100', freeAttempts)
+  const freeAttempts = integerFromTo(`${name}.freeAttempts`, settings.freeAttempts ?? fallback.freeAttempts, 0, 100)
   const baseDelaySeconds = resolveDuration(`${name}.baseDelay`, settings.baseDelay, fallback.baseDelay, false)
   const maxDelaySeconds = resolveDuration(`${name}.maxDelay`, settings.maxDelay, fallback.maxDelay, false)
   if (maxDelaySeconds < baseDelaySeconds) fail(`${name}.maxDelay`, `must not be less than ${name}.baseDelay (${baseDelaySeconds} s)`, settings.maxDelay)
@@ -554,7 +556,7 @@ export function resolveOptions (raw: unknown): ResolvedOptions {
     tokenUrl: optionalString('tokenUrl', raw.tokenUrl, PATH, DEFAULTS.tokenUrl),
     accessTokenTtlSeconds: resolveDuration('accessTokenTtl', raw.accessTokenTtl, DEFAULTS.accessTokenTtl, false),
     clockToleranceSeconds: resolveDuration('clockTolerance', raw.clockTolerance, DEFAULTS.clockTolerance, true),
-    accessTokenCacheSize: nonNegativeInteger('accessTokenCacheSize', raw.accessTokenCacheSize, DEFAULT_ACCESS_TOKEN_CACHE_SIZE),
+    accessTokenCacheSize: integerFromTo('accessTokenCacheSize', raw.accessTokenCacheSize ?? DEFAULT_ACCESS_TOKEN_CACHE_SIZE, 0, MAX_ACCESS_TOKEN_CACHE_SIZE),
     scopes: resolveScopes(raw.scopes),
     users: resolveUsers(raw.users),
     onRehash: resolveOnRehash(raw.onRehash),

@@ -193,6 +193,7 @@ t.test('every invalid option rejects register() naming it', async (t) => {
     [{ ...base, accessTokenCacheSize: 1.5 }, 'accessTokenCacheSize'],
     [{ ...base, accessTokenCacheSize: '100' }, 'accessTokenCacheSize'],
     [{ ...base, accessTokenCacheSize: Infinity }, 'accessTokenCacheSize'],
+    [{ ...base, accessTokenCacheSize: 10_000_001 }, 'accessTokenCacheSize'],
     // scopes
     [{ ...base, scopes: 'me' }, 'scopes'],
     [{ ...base, scopes: ['me'] }, 'scopes'],

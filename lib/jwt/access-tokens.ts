@@ -229,7 +229,8 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     const claims = deepFreeze(verifyJwt(token, now))
     const tolerance = resolved.clockToleranceMs
     const notBefore = typeof claims.nbf === 'number' ? claims.nbf * 1000 - tolerance : 0
-    cache.set(token, claims, notBefore, claims.exp * 1000 + tolerance + 1, now)
+    // Gone from the first whole millisecond the verifier refuses, even for a fractional exp
+    cache.set(token, claims, notBefore, Math.floor(claims.exp * 1000 + tolerance) + 1, now)
     return claims
   }
 
