@@ -190,7 +190,7 @@ async function main (): Promise<void> {
     'Ratios are to the first row of each table, same run. "Ratio by CPU" is the server CPU per answer of the first row ÷ this row\'s:',
     'the throughput ratio the server alone would give, less sensitive to other load on the machine than answers/s.',
     '',
-    '### Overhead: the same GET /me guarded three ways, and unguarded in the same app',
+    '### Overhead: the same GET /me four ways',
     ...overheadTable(overhead),
     '',
     `### Growth: plugin, cold (${tokens.toLocaleString('en-US')} tokens in turn)`,
