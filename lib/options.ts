@@ -17,6 +17,7 @@ import { nearestName } from './util/nearest-name.js'
 import { isSecurityRequirement } from './resource-server/requirements.js'
 import { argon2ParametersProblem, DEFAULT_ARGON2_PARAMETERS } from './passwords/argon2.js'
 import { PASSWORD_HASHING_ALGORITHMS, type HashingParameters, type PasswordHashingOptions } from './passwords/password-hashing.js'
+import { isIntegerFromTo } from './util/integer-range.js'
 
 /** Options of `register(oauth2Password, options)`. */
 export interface OAuth2PasswordOptions {
@@ -307,14 +308,12 @@ function optionalString (name: string, value: unknown, pattern: RegExp, fallback
 
 function positiveInteger (name: string, value: unknown, fallback: number | undefined): number | undefined {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) fail(name, 'must be a positive integer', value)
+  if (!isIntegerFromTo(value, 1)) fail(name, 'must be a positive integer', value)
   return value
 }
 
 function integerFromTo (name: string, value: unknown, minimum: number, maximum: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum || value > maximum) {
-    fail(name, `must be an integer from ${minimum} to ${maximum.toLocaleString('en-US')}`, value)
-  }
+  if (!isIntegerFromTo(value, minimum, maximum)) fail(name, `must be an integer from ${minimum} to ${maximum.toLocaleString('en-US')}`, value)
   return value
 }
 

@@ -1,4 +1,5 @@
 import { Argon2UnavailableError } from '../errors.js'
+import { isIntegerFromTo } from '../util/integer-range.js'
 
 /** Argon2id cost parameters, as the PHC string's `m`, `t` and `p`. */
 export interface Argon2Parameters {
@@ -33,7 +34,7 @@ interface Argon2Binding {
 }
 
 function outOfRange (value: unknown, min: number, max: number): string | null {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return null
+  if (isIntegerFromTo(value, min, max)) return null
   return `must be an integer from ${min} to ${max}`
 }
 

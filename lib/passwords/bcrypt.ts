@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt'
 import { PasswordTooLongError } from '../errors.js'
+import { isIntegerFromTo } from '../util/integer-range.js'
 
 /**
  * bcrypt's input limit. The algorithm keys Blowfish with at most 72 bytes and
@@ -51,7 +52,7 @@ export function assertBcryptCost (cost: unknown, name = 'cost'): asserts cost is
   if (typeof cost !== 'number') {
     throw new TypeError(`${name} must be an integer from ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}, got ${typeof cost}`)
   }
-  if (!Number.isInteger(cost) || cost < MIN_BCRYPT_COST || cost > MAX_BCRYPT_COST) {
+  if (!isIntegerFromTo(cost, MIN_BCRYPT_COST, MAX_BCRYPT_COST)) {
     throw new RangeError(`${name} must be an integer from ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}, got ${cost}`)
   }
 }

@@ -17,6 +17,7 @@ import type { LoginAttempt } from '../protection/login-protection.js'
 import { assertOptions, optionalRealm, optionalText, positiveSeconds, requiredFunction } from './scheme-options.js'
 import type { Authentication, SecurityScheme } from './security-scheme.js'
 import { NO_SCOPES } from '../protocol/scopes.js'
+import { isIntegerFromTo } from '../util/integer-range.js'
 
 export { digestHa1, type DigestAlgorithm } from '../protocol/digest-hash.js'
 
@@ -144,7 +145,7 @@ function resolveAlgorithms (value: unknown): DigestAlgorithm[] {
 
 function resolveMaxTracked (value: unknown): number {
   if (value === undefined) return DEFAULTS.maxTrackedNonces
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError('httpDigest().maxTrackedNonces', 'must be a positive integer')
+  if (!isIntegerFromTo(value, 1)) throw new InvalidOptionError('httpDigest().maxTrackedNonces', 'must be a positive integer')
   return value
 }
 

@@ -1,4 +1,5 @@
 import { InvalidOptionError, TokenStoreFullError } from '../errors.js'
+import { isIntegerFromTo } from '../util/integer-range.js'
 import {
   type AccessTokenQuery,
   type AccessTokenStatus,
@@ -57,7 +58,7 @@ const SWEEP_INTERVAL = 60_000
 
 function resolveMaxEntries (value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_ENTRIES
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError('maxEntries', `must be a positive integer (got ${String(value)})`)
+  if (!isIntegerFromTo(value, 1)) throw new InvalidOptionError('maxEntries', `must be a positive integer (got ${String(value)})`)
   return value
 }
 
