@@ -31,6 +31,7 @@ import { createRefreshTokens, type RefreshTokens } from './tokens/refresh-tokens
 import { createRevocation, type Revocation } from './tokens/revocation.js'
 import { createTokenResponder, type IssueTokens } from './tokens/token-response.js'
 import { createTokenRevoker, type TokenRevoker } from './tokens/token-revoker.js'
+import { keepTickObjectShape } from './util/tick-object-shape.js'
 
 function buildAccessTokens (options: ResolvedOptions): AccessTokens {
   return createAccessTokens({
@@ -110,6 +111,8 @@ function buildProtection (fastify: FastifyInstance, options: ResolvedOptions, st
 
 async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
+  // A larger app's startup ends in a full collection that would slow Node's every tick for good
+  keepTickObjectShape()
   // The optional peer is loaded now, so a missing one fails register(), not a login
   if (options.passwordHashing.algorithm === 'argon2id') await loadArgon2()
   const accessTokens = buildAccessTokens(options)

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { childEnvironment } from '../helpers/child-env.js'
+
+// Node builds each process.nextTick tick object from one object literal; V8 keeps a cache per property
+// definition of that literal. A full collection taken while no tick is pending used to turn those
+// caches megamorphic for the rest of the process (every tick object then built in V8's runtime).
+// The child prints V8's own view of nextTick; the states are read from it.
+
+const CHILD = fileURLToPath(new URL('../helpers/next-tick-state.ts', import.meta.url))
+
+async function tickLiteralStates (app: 'plugin' | 'none'): Promise<string[]> {
+  // V8 prints through C's stdio, which drops what a non-blocking pipe refuses: the child writes to a file
+  const folder = mkdtempSync(join(tmpdir(), 'next-tick-state-'))
+  const file = join(folder, 'stdout')
+  const output = openSync(file, 'w')
+  try {
+    const child = spawn(process.execPath, ['--allow-natives-syntax', '--expose-gc', '--import', 'tsx', CHILD, app], {
+      env: childEnvironment(),
+      stdio: ['ignore', output, 'inherit']
+    })
+    const [code] = await once(child, 'exit') as [number | null]
+    if (code !== 0) throw new Error(`the child exited with ${String(code)}`)
+    return [...readFileSync(file, 'utf8').matchAll(/DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((match) => match[1] as string)
+  } finally {
+    closeSync(output)
+    rmSync(folder, { recursive: true, force: true })
+  }
+}
+
+t.test('without the plugin, a full collection between ticks leaves nextTick megamorphic (what the plugin prevents)', async (t) => {
+  const states = await tickLiteralStates('none')
+  t.equal(states.length, 4, 'the literal defines four properties')
+  t.ok(states.includes('MEGAMORPHIC'), `states: ${states.join(' ')}`)
+})
+
+t.test('with the plugin registered, nextTick stays monomorphic through full collections', async (t) => {
+  const states = await tickLiteralStates('plugin')
+  t.same(states, ['MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC'])
+})
+
+t.test('a Node that names its async-id symbols otherwise: nothing kept, nothing thrown', async (t) => {
+  let created = 0
+  class AsyncResource {
+    constructor () { created++ }
+    emitDestroy (): this { return this }
+  }
+  const { keepTickObjectShape } = await t.mockImport<typeof import('../../lib/util/tick-object-shape.js')>(
+    '../../lib/util/tick-object-shape.js', { 'node:async_hooks': { AsyncResource } })
+  keepTickObjectShape()
+  keepTickObjectShape()
+  t.equal(created, 1, 'the second call returns at once')
+})
