@@ -33,6 +33,9 @@ import { createTokenResponder, type IssueTokens } from './tokens/token-response.
 import { createTokenRevoker, type TokenRevoker } from './tokens/token-revoker.js'
 import { keepTickObjectShape } from './util/tick-object-shape.js'
 
+// Now, before the app's first full garbage collection, which would otherwise slow Node's every tick for good
+keepTickObjectShape()
+
 function buildAccessTokens (options: ResolvedOptions): AccessTokens {
   return createAccessTokens({
     keyMaterial: options.keyMaterial,
@@ -111,8 +114,6 @@ function buildProtection (fastify: FastifyInstance, options: ResolvedOptions, st
 
 async function oauth2Password (fastify: FastifyInstance, rawOptions: OAuth2PasswordOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
-  // A larger app's startup ends in a full collection that would slow Node's every tick for good
-  keepTickObjectShape()
   // The optional peer is loaded now, so a missing one fails register(), not a login
   if (options.passwordHashing.algorithm === 'argon2id') await loadArgon2()
   const accessTokens = buildAccessTokens(options)

@@ -37,8 +37,7 @@ export interface AccessTokenConfig {
   clockToleranceSeconds?: number
   /**
    * How many verified tokens to remember, so a repeated token costs a map lookup
-   * instead of a signature check (a token signed here is cached as it is signed).
-   * An entry never outlives its token's `exp`.
+   * instead of a signature check. An entry never outlives its token's `exp`.
    * Default {@link DEFAULT_ACCESS_TOKEN_CACHE_SIZE}; 0 disables the cache.
    */
   cacheSize?: number
@@ -67,8 +66,7 @@ export interface AccessTokens {
   /**
    * Signs an access token for `subject` with `scopes`. Throws
    * `InvalidOptionError` for an empty subject, a malformed scope, a reserved
-   * claim in `extra.claims`, or when no key has a private key. With the cache on,
-   * the token is verified as it is signed and cached, so its first use is a hit.
+   * claim in `extra.claims`, or when no key has a private key.
    */
   sign (subject: string, scopes: readonly string[], extra?: AccessTokenExtras): SignedAccessToken
   /**
@@ -220,18 +218,7 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     if (issuer !== undefined) claims.iss = issuer
     if (audience !== undefined) claims.aud = typeof audience === 'string' ? audience : [...audience]
     if (extra.clientId !== undefined) claims.client_id = extra.clientId
-    const token = signJwt(claims)
-    if (resolved.cacheSize > 0) verifyIssued(token)
-    return { token, expiresIn: ttlSeconds, claims }
-  }
-
-  // The token this instance just signed is verified now, by the verifier every request goes through, so
-  // its first use is a cache hit. One this verifier would refuse (longer than it accepts) is not cached
-  // and is refused at its first use, as before.
-  function verifyIssued (token: string): void {
-    try {
-      verify(token)
-    } catch {}
+    return { token: signJwt(claims), expiresIn: ttlSeconds, claims }
   }
 
   function verify (token: string): Readonly<AccessTokenClaims> {

@@ -1,8 +1,8 @@
 // Run as a child process (node --allow-natives-syntax --expose-gc --import tsx), with `plugin` or
-// `none` as its argument: starts an app with or without the plugin, takes full garbage collections
-// while no tick is pending, ticks again, and prints V8's view of process.nextTick (its feedback).
+// `none` as its argument: starts an app with or without the plugin (imported only for `plugin`),
+// takes full garbage collections while no tick is pending, ticks again, and prints V8's view of
+// process.nextTick (its feedback).
 import Fastify from 'fastify'
-import oauth2Password from '../../lib/index.js'
 
 async function tick (count: number): Promise<void> {
   for (let round = 0; round < count; round++) await new Promise<void>((resolve) => { process.nextTick(resolve) })
@@ -10,6 +10,7 @@ async function tick (count: number): Promise<void> {
 
 const app = Fastify({ logger: false })
 if (process.argv[2] === 'plugin') {
+  const { default: oauth2Password } = await import('../../lib/index.js')
   await app.register(oauth2Password, {
     secret: 'next-tick-state-secret-of-32-bytes-or-more',
     users: { findByUsername: () => null, findById: () => null }

@@ -1,7 +1,5 @@
 import { Buffer } from 'node:buffer'
 import t, { type Test } from 'tap'
-import type { AccessTokens } from '../../lib/jwt/access-tokens.js'
-import { resolveSigningKeys } from '../../lib/jwt/signing-keys.js'
 import { accessTokensWith } from '../helpers/access-tokens.js'
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long'
@@ -149,46 +147,4 @@ t.test('verify refuses non-string input', async (t) => {
   const tokens = accessTokensWith({ secret: SECRET, ttlSeconds: TTL })
   t.throws(() => tokens.verify(undefined as unknown as string), { code: 'FST_OAUTH2_INVALID_TOKEN', message: 'The access token is invalid' })
   t.throws(() => tokens.verify(Buffer.from('x') as unknown as string), { code: 'FST_OAUTH2_INVALID_TOKEN' })
-})
-
-// The access-token module with its verifier counted: how many signature checks each step costs
-async function countedAccessTokens (t: Test, config: { cacheSize?: number }): Promise<{ tokens: AccessTokens, verifications: () => number }> {
-  const real = await import('../../lib/jwt/access-token-verifier.js')
-  let count = 0
-  const { createAccessTokens } = await t.mockImport<typeof import('../../lib/jwt/access-tokens.js')>('../../lib/jwt/access-tokens.js', {
-    '../../lib/jwt/access-token-verifier.js': {
-      ...real,
-      createAccessTokenVerifier (...args: Parameters<typeof real.createAccessTokenVerifier>) {
-        const verify = real.createAccessTokenVerifier(...args)
-        return (token: string, now: number) => { count++; return verify(token, now) }
-      }
-    }
-  })
-  const tokens = createAccessTokens({ keyMaterial: resolveSigningKeys(SECRET, undefined, undefined), ttlSeconds: TTL, ...config })
-  return { tokens, verifications: () => count }
-}
-
-t.test('a token this instance signs is verified once, when signed: its first use is a cache hit', async (t) => {
-  const { tokens, verifications } = await countedAccessTokens(t, {})
-  const { token, claims } = tokens.sign('u', ['me'])
-  t.equal(verifications(), 1, 'verified as it is signed')
-  const first = tokens.verify(token)
-  t.equal(verifications(), 1, 'the first use costs no signature check')
-  t.same(first, claims, 'the cached claims are the signed ones')
-  t.ok(Object.isFrozen(first))
-})
-
-t.test('with cacheSize 0 signing verifies nothing, and every use verifies', async (t) => {
-  const { tokens, verifications } = await countedAccessTokens(t, { cacheSize: 0 })
-  const { token } = tokens.sign('u', ['me'])
-  t.equal(verifications(), 0)
-  tokens.verify(token)
-  t.equal(verifications(), 1)
-})
-
-t.test('a token longer than the verifier accepts is still signed, and refused at its first use', async (t) => {
-  const { tokens, verifications } = await countedAccessTokens(t, {})
-  const { token } = tokens.sign('u', ['me'], { claims: { padding: 'x'.repeat(9000) } })
-  t.equal(verifications(), 0, 'refused before any signature check, and not cached')
-  t.throws(() => tokens.verify(token), { code: 'FST_OAUTH2_INVALID_TOKEN', statusCode: 401 })
 })

@@ -35,24 +35,26 @@ async function tickLiteralStates (app: 'plugin' | 'none'): Promise<string[]> {
 
 t.test('without the plugin, a full collection between ticks leaves nextTick megamorphic (what the plugin prevents)', async (t) => {
   const states = await tickLiteralStates('none')
-  t.equal(states.length, 4, 'the literal defines four properties')
+  t.ok(states.length >= 4, `the literal defines its properties (${states.length})`)
   t.ok(states.includes('MEGAMORPHIC'), `states: ${states.join(' ')}`)
 })
 
-t.test('with the plugin registered, nextTick stays monomorphic through full collections', async (t) => {
+t.test('with the plugin loaded, nextTick stays monomorphic through full collections', async (t) => {
   const states = await tickLiteralStates('plugin')
-  t.same(states, ['MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC'])
+  t.ok(states.length >= 4, `the literal defines its properties (${states.length})`)
+  t.same(states, states.map(() => 'MONOMORPHIC'))
 })
 
-t.test('a Node that names its async-id symbols otherwise: nothing kept, nothing thrown', async (t) => {
-  let created = 0
-  class AsyncResource {
-    constructor () { created++ }
-    emitDestroy (): this { return this }
-  }
+t.test('the tick object is taken once, in the next tick, however often it is asked for', async (t) => {
+  let taken = 0
   const { keepTickObjectShape } = await t.mockImport<typeof import('../../lib/util/tick-object-shape.js')>(
-    '../../lib/util/tick-object-shape.js', { 'node:async_hooks': { AsyncResource } })
+    '../../lib/util/tick-object-shape.js', { 'node:async_hooks': { executionAsyncResource: () => { taken++; return {} } } })
   keepTickObjectShape()
   keepTickObjectShape()
-  t.equal(created, 1, 'the second call returns at once')
+  t.equal(taken, 0, 'not before the next tick')
+  await new Promise<void>((resolve) => { process.nextTick(resolve) })
+  t.equal(taken, 1)
+  keepTickObjectShape()
+  await new Promise<void>((resolve) => { process.nextTick(resolve) })
+  t.equal(taken, 1, 'kept for the life of the process')
 })
