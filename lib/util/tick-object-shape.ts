@@ -24,6 +24,16 @@ export function keepTickObjectShape (): void {
   if (tickObject !== undefined) return
   tickObject = {}
   process.nextTick(function keepTickObject () {
-    tickObject = executionAsyncResource()
+    tickObject = withoutContext(executionAsyncResource())
   })
+}
+
+// A tick scheduled inside a context (an AsyncLocalStorage store, an async context frame, what an
+// init hook attached) carries it on the tick object: kept, it would pin that context for good.
+// Writing `undefined` keeps the keys, so the object keeps its map; the ids are numbers, left alone.
+function withoutContext (tick: object): object {
+  for (const key of Reflect.ownKeys(tick)) {
+    if (key !== 'callback' && typeof Reflect.get(tick, key) !== 'number') Reflect.set(tick, key, undefined)
+  }
+  return tick
 }

@@ -58,3 +58,17 @@ t.test('the tick object is taken once, in the next tick, however often it is ask
   await new Promise<void>((resolve) => { process.nextTick(resolve) })
   t.equal(taken, 1, 'kept for the life of the process')
 })
+
+t.test('the kept tick object lets go of the context its tick carried (a store, a frame); ids and callback stay', async (t) => {
+  const store = { request: 'data of the request that first loaded the plugin' }
+  const tick: Record<PropertyKey, unknown> = { callback: () => {}, args: ['argument'], [Symbol('async_id')]: 7, [Symbol('store')]: store }
+  const { keepTickObjectShape } = await t.mockImport<typeof import('../../lib/util/tick-object-shape.js')>(
+    '../../lib/util/tick-object-shape.js', { 'node:async_hooks': { executionAsyncResource: () => tick } })
+  const keys = Reflect.ownKeys(tick)
+  keepTickObjectShape()
+  await new Promise<void>((resolve) => { process.nextTick(resolve) })
+  t.same(Reflect.ownKeys(tick), keys, 'the same keys, in the same order: the same shape')
+  t.equal(typeof tick.callback, 'function')
+  t.equal(tick.args, undefined)
+  t.same(Object.getOwnPropertySymbols(tick).map((symbol) => tick[symbol]), [7, undefined], 'the id stays, the store is dropped')
+})
