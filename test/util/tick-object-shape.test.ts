@@ -14,6 +14,10 @@ import { childEnvironment } from '../helpers/child-env.js'
 
 const CHILD = fileURLToPath(new URL('../helpers/next-tick-state.ts', import.meta.url))
 
+async function nextTick (): Promise<void> {
+  await new Promise<void>((resolve) => { process.nextTick(resolve) })
+}
+
 async function tickLiteralStates (app: 'plugin' | 'none'): Promise<string[]> {
   // V8 prints through C's stdio, which drops what a non-blocking pipe refuses: the child writes to a file
   const folder = mkdtempSync(join(tmpdir(), 'next-tick-state-'))
@@ -52,10 +56,10 @@ t.test('the tick object is taken once, in the next tick, however often it is ask
   keepTickObjectShape()
   keepTickObjectShape()
   t.equal(taken, 0, 'not before the next tick')
-  await new Promise<void>((resolve) => { process.nextTick(resolve) })
+  await nextTick()
   t.equal(taken, 1)
   keepTickObjectShape()
-  await new Promise<void>((resolve) => { process.nextTick(resolve) })
+  await nextTick()
   t.equal(taken, 1, 'kept for the life of the process')
 })
 
@@ -66,7 +70,7 @@ t.test('the kept tick object lets go of the context its tick carried (a store, a
     '../../lib/util/tick-object-shape.js', { 'node:async_hooks': { executionAsyncResource: () => tick } })
   const keys = Reflect.ownKeys(tick)
   keepTickObjectShape()
-  await new Promise<void>((resolve) => { process.nextTick(resolve) })
+  await nextTick()
   t.same(Reflect.ownKeys(tick), keys, 'the same keys, in the same order: the same shape')
   t.equal(typeof tick.callback, 'function')
   t.equal(tick.args, undefined)
