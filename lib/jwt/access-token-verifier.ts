@@ -1,9 +1,11 @@
 import { InvalidTokenError } from '../errors.js'
 import { assertAccessTokenClaims, type AccessTokenClaims } from './access-token-claims.js'
-import { decodeJsonObject, decodeProtectedHeader, isCanonicalBase64url, isHeaderWellTyped, splitCompactJws } from './compact-jws.js'
+import { decodeCanonicalJsonObject, decodeJsonObject, isCanonicalBase64url, isHeaderWellTyped, splitCompactJws } from './compact-jws.js'
 import { hmacSignatureCheck, publicKeySignatureCheck, type SignatureCheck } from './jws-signature.js'
 import type { KeyMaterial } from './signing-keys.js'
 import { TOKEN_REFUSALS } from './token-refusals.js'
+import { BoundedMap } from '../util/bounded-map.js'
+import { deepFreeze } from '../util/deep-freeze.js'
 
 /** What a verified access token must satisfy besides its signature. */
 export interface VerificationPolicy {
@@ -17,7 +19,10 @@ export interface VerificationPolicy {
 export type AccessTokenVerifier = (token: string, nowMs: number) => AccessTokenClaims
 
 /** How the key of a token is found: its signature checks by `alg`, picked from its header. */
-type KeySelection = (header: Record<string, unknown>) => ReadonlyMap<unknown, SignatureCheck>
+type KeySelection = (header: Readonly<Record<string, unknown>>) => ReadonlyMap<unknown, SignatureCheck>
+
+/** The protected header of a token, decoded and checked for its parameters' types; refuses a malformed one. */
+type HeaderReader = (token: string) => Readonly<Record<string, unknown>>
 
 // RFC 9068 §2.2: exp, iat, jti and sub are REQUIRED (iss and aud too once configured); scope is what the plugin authorizes with
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'jti', 'scope']
@@ -41,15 +46,41 @@ function keySelection (material: KeyMaterial): KeySelection {
   return (header) => byKid.get(header.kid) ?? refuse(TOKEN_REFUSALS.unknownKey)
 }
 
+// Every token one key signs carries the same header: a few distinct ones in use, whatever the number of tokens
+const HEADER_CACHE_SIZE = 64
+
+/**
+ * Reads protected headers, each distinct header segment decoded once: a token's
+ * first verification then costs no base64url decoding or JSON parse of its
+ * header. Only well-typed headers are remembered (frozen, as they are shared), so
+ * a malformed one is refused every time, and distinct headers sent in a flood
+ * only take turns in a small map.
+ */
+function headerReader (): HeaderReader {
+  const known = new BoundedMap<string, Readonly<Record<string, unknown>>>(HEADER_CACHE_SIZE)
+  return function readHeader (token) {
+    const end = token.indexOf('.')
+    if (end === -1) refuse(TOKEN_REFUSALS.invalid)
+    const segment = token.slice(0, end)
+    let header = known.get(segment)
+    if (header === undefined) {
+      const decoded = decodeJsonObject(segment)
+      // RFC 7515 §4.1: a registered parameter of the wrong type makes the JWS invalid, not absent
+      if (decoded === null || !isHeaderWellTyped(decoded)) refuse(TOKEN_REFUSALS.invalid)
+      header = deepFreeze(decoded)
+      known.set(segment, header)
+    }
+    return header
+  }
+}
+
 function isAccessTokenType (typ: unknown): boolean {
   return typ === ACCESS_TOKEN_TYP || (typeof typ === 'string' && typ.toLowerCase().replace(APPLICATION_PREFIX, '') === ACCESS_TOKEN_TYP)
 }
 
-/** RFC 7515 §5.2: the signature first, then what the header asks of the recipient; returns the payload segment. */
-function assertSigned (token: string, keys: KeySelection): string {
-  const header = decodeProtectedHeader(token)
-  // RFC 7515 §4.1: a registered parameter of the wrong type makes the JWS invalid, not absent
-  if (header === null || !isHeaderWellTyped(header)) refuse(TOKEN_REFUSALS.invalid)
+/** RFC 7515 §5.2: the signature first, then what the header asks of the recipient; returns the payload segment, canonical base64url (the split checked it). */
+function assertSigned (token: string, readHeader: HeaderReader, keys: KeySelection): string {
+  const header = readHeader(token)
   const jws = splitCompactJws(token) ?? refuse(TOKEN_REFUSALS.invalid)
   // One token, one spelling: a signature in another base64url spelling is malformed, not merely wrong
   if (jws.signature !== '' && !isCanonicalBase64url(jws.signature)) refuse(TOKEN_REFUSALS.invalid)
@@ -107,11 +138,12 @@ function assertIssuer (iss: unknown, issuer: string): void {
 export function createAccessTokenVerifier (policy: VerificationPolicy): AccessTokenVerifier {
   const { issuer, audience, clockToleranceMs } = policy
   const keys = keySelection(policy.material)
+  const readHeader = headerReader()
   // RFC 8725 §3.8, §3.9: iss and aud must be present, not merely right when present
   const required = [...REQUIRED_CLAIMS, ...(issuer === undefined ? [] : ['iss']), ...(audience === undefined ? [] : ['aud'])]
 
   return function verifyAccessToken (token, nowMs) {
-    const claims = decodeJsonObject(assertSigned(token, keys)) ?? refuse(TOKEN_REFUSALS.invalid)
+    const claims = decodeCanonicalJsonObject(assertSigned(token, readHeader, keys)) ?? refuse(TOKEN_REFUSALS.invalid)
     for (const name of required) {
       if (claims[name] === undefined) refuse(TOKEN_REFUSALS.claims)
     }

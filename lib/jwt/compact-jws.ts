@@ -38,7 +38,11 @@ export function isCanonicalBase64url (segment: string): boolean {
  * as RFC 7519 §4 allows.
  */
 export function decodeJsonObject (segment: string): Record<string, unknown> | null {
-  if (!isCanonicalBase64url(segment)) return null
+  return isCanonicalBase64url(segment) ? decodeCanonicalJsonObject(segment) : null
+}
+
+/** {@link decodeJsonObject} for a segment already known to be canonical base64url (a payload {@link splitCompactJws} returned). */
+export function decodeCanonicalJsonObject (segment: string): Record<string, unknown> | null {
   const bytes = Buffer.from(segment, 'base64url')
   if (!isUtf8(bytes)) return null
   let value: unknown

@@ -66,6 +66,31 @@ t.test('RFC 7515 §4.1.11: crit in any form is refused, no extension being under
   }
 })
 
+// The verifier decodes each distinct header segment once: what it remembers must never stand in for a check
+t.test('RFC 7515 §5.2: a header seen before still has its checks run for every token that carries it', async (t) => {
+  const verifier = tokens()
+  const good = hmacToken(HS256, JSON.stringify(claims()))
+  const [header, payload] = good.split('.') as [string, string]
+  for (const round of ['first', 'second']) {
+    t.equal(verifier.verify(good).sub, 'alice', `${round} time: the token verifies`)
+    refuses(t, verifier, `${header}.${b64url(JSON.stringify(claims({ sub: 'mallory' })))}.${good.split('.')[2] as string}`, 'The access token signature is invalid', `${round} time: another payload under its signature`)
+    refuses(t, verifier, `${header}.${payload}.`, 'The access token signature is invalid', `${round} time: unsigned`)
+    refuses(t, verifier, hmacToken({ alg: 'HS256', typ: 'JWT' }, JSON.stringify(claims())), 'The access token type is not at+jwt', `${round} time: typ JWT`)
+    refuses(t, verifier, hmacToken({ ...HS256, crit: ['exp'] }, JSON.stringify(claims())), 'The access token is invalid', `${round} time: crit`)
+    refuses(t, verifier, hmacToken({ alg: 5, typ: 'at+jwt' }, JSON.stringify(claims())), 'The access token is invalid', `${round} time: alg not a string`)
+    refuses(t, verifier, hmacToken({ alg: 'HS384', typ: 'at+jwt' }, JSON.stringify(claims()), 384), 'The access token algorithm is not accepted', `${round} time: an algorithm not listed`)
+    refuses(t, verifier, `${header}`, 'The access token is invalid', `${round} time: the header alone`)
+  }
+})
+
+t.test('RFC 7515 §5.2: tokens with many distinct headers each verify by their own header', async (t) => {
+  const verifier = tokens()
+  const signed = Array.from({ length: 200 }, (_, index) => hmacToken({ ...HS256, kid: `key-${index}` }, JSON.stringify(claims({ sub: `user-${index}` }))))
+  t.same(signed.map((token) => verifier.verify(token).sub), signed.map((_, index) => `user-${index}`), 'each one verifies')
+  t.equal(verifier.verify(signed[0] as string).sub, 'user-0', 'the first again, its header long pushed out of memory')
+  refuses(t, verifier, hmacToken({ ...HS256, kid: 7 }, JSON.stringify(claims())), 'The access token is invalid', 'then a kid that is not a string')
+})
+
 t.test('RFC 7518 §3.2: each listed HMAC algorithm verifies its own MAC length only', async (t) => {
   const verifier = tokens({ algorithms: ['HS256', 'HS384', 'HS512'] })
   for (const bits of [256, 384, 512]) {
