@@ -1,6 +1,6 @@
 import { InvalidTokenError } from '../errors.js'
 import { assertAccessTokenClaims, type AccessTokenClaims } from './access-token-claims.js'
-import { decodeCanonicalJsonObject, decodeJsonObject, isCanonicalBase64url, isHeaderWellTyped, splitCompactJws } from './compact-jws.js'
+import { decodeCanonicalJsonObject, decodeJsonObject, isCanonicalBase64url, isHeaderWellTyped, protectedHeaderSegment, splitCompactJws } from './compact-jws.js'
 import { hmacSignatureCheck, publicKeySignatureCheck, type SignatureCheck } from './jws-signature.js'
 import type { KeyMaterial } from './signing-keys.js'
 import { TOKEN_REFUSALS } from './token-refusals.js'
@@ -59,9 +59,7 @@ const HEADER_CACHE_SIZE = 64
 function headerReader (): HeaderReader {
   const known = new BoundedMap<string, Readonly<Record<string, unknown>>>(HEADER_CACHE_SIZE)
   return function readHeader (token) {
-    const end = token.indexOf('.')
-    if (end === -1) refuse(TOKEN_REFUSALS.invalid)
-    const segment = token.slice(0, end)
+    const segment = protectedHeaderSegment(token) ?? refuse(TOKEN_REFUSALS.invalid)
     let header = known.get(segment)
     if (header === undefined) {
       const decoded = decodeJsonObject(segment)

@@ -56,8 +56,14 @@ export function decodeCanonicalJsonObject (segment: string): Record<string, unkn
 
 /** The protected header of a compact JWS, decoded without verifying anything, or `null` when malformed. */
 export function decodeProtectedHeader (token: string): Record<string, unknown> | null {
+  const segment = protectedHeaderSegment(token)
+  return segment === null ? null : decodeJsonObject(segment)
+}
+
+/** The first segment of a compact JWS, its protected header still encoded, or `null` when the token has no dot. */
+export function protectedHeaderSegment (token: string): string | null {
   const end = token.indexOf('.')
-  return end === -1 ? null : decodeJsonObject(token.slice(0, end))
+  return end === -1 ? null : token.slice(0, end)
 }
 
 /**
