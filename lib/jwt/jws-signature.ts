@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer'
-import { constants, createHmac, createSecretKey, timingSafeEqual, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto'
+import { constants, createHmac, createSecretKey, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto'
 import type { AsymmetricAlgorithm, SecretAlgorithm } from './signing-keys.js'
+import { textEquality } from '../util/equal-text.js'
 
 /** Checks the signature segment of a compact JWS, already in canonical base64url, against its signing input. */
 export type SignatureCheck = (signingInput: string, signature: string) => boolean
@@ -12,16 +13,17 @@ const HMAC_SIGNATURE_LENGTH: Readonly<Record<SecretAlgorithm, number>> = { HS256
 
 /**
  * The HMAC check of RFC 7518 §3.2 with a key imported once: the signature must
- * encode a MAC of the right length, compared in constant time.
+ * encode a MAC of the right length, compared in constant time. The MAC is
+ * compared in its base64url spelling, which for a canonical segment (the caller
+ * checked the signature's) stands for exactly one MAC, so no buffer is created
+ * per token (see `textEquality`).
  */
 export function hmacSignatureCheck (algorithm: SecretAlgorithm, secret: Buffer): SignatureCheck {
   const key = createSecretKey(secret)
   const hash = HMAC_HASH[algorithm]
-  const length = HMAC_SIGNATURE_LENGTH[algorithm]
+  const equalText = textEquality(HMAC_SIGNATURE_LENGTH[algorithm])
   return function checkHmac (signingInput, signature) {
-    if (signature.length !== length) return false
-    const expected = createHmac(hash, key).update(signingInput, 'latin1').digest()
-    return timingSafeEqual(expected, Buffer.from(signature, 'base64url'))
+    return equalText(createHmac(hash, key).update(signingInput, 'latin1').digest('base64url'), signature)
   }
 }
 

@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
-import { sha256 } from '../util/sha256.js'
+import { textEquality } from '../util/equal-text.js'
+import { SHA256_BASE64_LENGTH, sha256Base64 } from '../util/sha256.js'
 
 /** The principal of a key given in a list to {@link staticApiKeys}: its position in that list. */
 export interface StaticKeyPrincipal {
@@ -23,8 +23,9 @@ function entriesOf (keys: unknown): Array<[string, unknown]> {
 /**
  * A constant-time `verify` for a fixed set of API keys. Every call hashes the
  * presented key once (SHA-256) and compares the digest with every configured
- * key's digest with `timingSafeEqual`, without stopping at a match: the time
- * tells neither which key matched nor how much of one did, nor its length.
+ * key's digest in constant time (`timingSafeEqual`), without stopping at a
+ * match: the time tells neither which key matched nor how much of one did, nor
+ * its length.
  *
  * Keys must be at least 16 visible ASCII characters, and distinct.
  *
@@ -50,15 +51,16 @@ export function staticApiKeys (keys: readonly string[] | Readonly<Record<string,
     seen.add(key)
     if (principal === null || principal === undefined) throw new InvalidOptionError('staticApiKeys()', 'needs a principal for every key')
   }
-  const digests = entries.map(([key]) => sha256(key))
+  const digests = entries.map(([key]) => sha256Base64(key))
   const principals = entries.map(([, principal]) => principal)
+  const equalText = textEquality(SHA256_BASE64_LENGTH)
 
   return function verifyStaticApiKey (key: string): unknown {
-    const presented = sha256(key)
+    const presented = sha256Base64(key)
     let found = -1
     for (let index = 0; index < digests.length; index++) {
       // Every digest is compared: no early exit on a match
-      if (timingSafeEqual(presented, digests[index] as Buffer) && found === -1) found = index
+      if (equalText(presented, digests[index] as string) && found === -1) found = index
     }
     return found === -1 ? null : principals[found]
   }

@@ -101,6 +101,34 @@ t.test('RFC 7518 §3.2: each listed HMAC algorithm verifies its own MAC length o
   refuses(t, verifier, `${h}.${p}.${truncated}`, 'The access token signature is invalid', 'HS384 MAC truncated to 256 bits')
 })
 
+t.test('RFC 7518 §3.2: every character of the MAC counts, whichever algorithm checked the token before', async (t) => {
+  const verifier = tokens({ algorithms: ['HS256', 'HS384', 'HS512'] })
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const signed = [256, 512, 384].map((bits) => hmacToken({ alg: `HS${bits}`, typ: 'at+jwt' }, JSON.stringify(claims({ sub: `user-${bits}` })), bits))
+  let refused = 0
+  let checked = 0
+  let validOnes = 0
+  for (const token of signed) {
+    const dot = token.lastIndexOf('.')
+    const signature = token.slice(dot + 1)
+    // Each position but the last takes another alphabet character; the last keeps its canonical spare bits
+    for (let position = 0; position < signature.length - 1; position++) {
+      const other = alphabet[(alphabet.indexOf(signature.charAt(position)) + 1) % 64] as string
+      const forged = `${token.slice(0, dot + 1)}${signature.slice(0, position)}${other}${signature.slice(position + 1)}`
+      checked++
+      try {
+        verifier.verify(forged)
+      } catch (error) {
+        if ((error as Error).message === 'The access token signature is invalid') refused++
+      }
+      // A valid token of another algorithm in between: the checks share no state across tokens
+      if (verifier.verify(signed[checked % 3] as string).sub === `user-${[256, 512, 384][checked % 3] as number}`) validOnes++
+    }
+  }
+  t.equal(refused, checked, `${checked} forged signatures, each one character off, all refused`)
+  t.equal(validOnes, checked, 'and the valid tokens checked between them all verified')
+})
+
 t.test('RFC 7515 §2: an asymmetric signature that is not base64url is refused', async (t) => {
   const verifier = accessTokensWith({ keys: [{ kid: 'ed', algorithm: 'EdDSA', privateKey: edPair.privateKey, publicKey: edPair.publicKey }], ttlSeconds: 600, cacheSize: 0 })
   const input = `${b64url(JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }))}.${b64url(JSON.stringify(claims()))}`
