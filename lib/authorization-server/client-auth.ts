@@ -1,6 +1,6 @@
 import { InvalidClientError, InvalidRequestError, UnauthorizedClientError } from '../errors.js'
 import { isBasicAuthorization, parseBasicCredentials } from '../protocol/basic-credentials.js'
-import { SHA256_BASE64_LENGTH, sha256Base64 } from '../util/sha256.js'
+import { SHA256_BASE64_LENGTH, sha256 } from '../util/sha256.js'
 import { textEquality } from '../util/equal-text.js'
 import { isClientId } from '../protocol/client-id.js'
 import { decodeFormComponent, type FormParameters } from '../protocol/form-body.js'
@@ -71,7 +71,7 @@ const digestsEqual = textEquality(SHA256_BASE64_LENGTH)
 
 /** Constant-time string equality: compares fixed-length digests, so neither content nor length leaks. */
 export function secretsEqual (presented: string, expected: string): boolean {
-  return digestsEqual(sha256Base64(presented), sha256Base64(expected))
+  return digestsEqual(sha256(presented, 'base64'), sha256(expected, 'base64'))
 }
 
 /**

@@ -50,8 +50,8 @@ export function throttledError (refusal: ThrottleRefusal): Error {
 function failureKeys (username: string, ip: string): LoginFailureKeys {
   const address = throttledAddress(ip)
   return {
-    address: sha256(`address\0${address}`).toString('hex'),
-    pair: sha256(`pair\0${address}\0${username.normalize('NFC').toLowerCase()}`).toString('hex')
+    address: sha256(`address\0${address}`, 'hex'),
+    pair: sha256(`pair\0${address}\0${username.normalize('NFC').toLowerCase()}`, 'hex')
   }
 }
 

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import { textEquality } from '../util/equal-text.js'
-import { SHA256_BASE64_LENGTH, sha256Base64 } from '../util/sha256.js'
+import { SHA256_BASE64_LENGTH, sha256 } from '../util/sha256.js'
 
 /** The principal of a key given in a list to {@link staticApiKeys}: its position in that list. */
 export interface StaticKeyPrincipal {
@@ -51,12 +51,12 @@ export function staticApiKeys (keys: readonly string[] | Readonly<Record<string,
     seen.add(key)
     if (principal === null || principal === undefined) throw new InvalidOptionError('staticApiKeys()', 'needs a principal for every key')
   }
-  const digests = entries.map(([key]) => sha256Base64(key))
+  const digests = entries.map(([key]) => sha256(key, 'base64'))
   const principals = entries.map(([, principal]) => principal)
   const equalText = textEquality(SHA256_BASE64_LENGTH)
 
   return function verifyStaticApiKey (key: string): unknown {
-    const presented = sha256Base64(key)
+    const presented = sha256(key, 'base64')
     let found = -1
     for (let index = 0; index < digests.length; index++) {
       // Every digest is compared: no early exit on a match
