@@ -7,14 +7,6 @@ const MAX_COUNTERS = 2 ** 22
 const MAX_COUNT = 15
 const SAMPLE_PER_ENTRY = 10
 
-// FNV-1a over the last characters: a verified token's signature, unpredictable to anyone without the key, so
-// fingerprints spread evenly whoever chose the rest of the token
-function fingerprint (token: string): number {
-  let hash = 0x811c9dc5
-  for (let index = Math.max(0, token.length - 8); index < token.length; index++) hash = Math.imul(hash ^ token.charCodeAt(index), 0x01000193)
-  return hash
-}
-
 // A second cell index from the same fingerprint: the high bits mixed down (MurmurHash3's finaliser)
 function rehash (hash: number): number {
   let mixed = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b)
@@ -49,9 +41,8 @@ export class FrequencySketch {
     this.#sampleSize = Math.max(16, maxEntries) * SAMPLE_PER_ENTRY
   }
 
-  /** Counts one use of `token`. */
-  increment (token: string): void {
-    const hash = fingerprint(token)
+  /** Counts one use of the token whose fingerprint (a non-negative 30-bit integer) is `hash`. */
+  increment (hash: number): void {
     const first = hash & this.#mask
     const second = rehash(hash) & this.#mask
     const count = Math.min(this.#counters[first] as number, this.#counters[second] as number)
@@ -61,9 +52,8 @@ export class FrequencySketch {
     if (++this.#increments >= this.#sampleSize) this.#reset()
   }
 
-  /** The uses of `token` counted lately: at most 15, halved at each reset. */
-  frequency (token: string): number {
-    const hash = fingerprint(token)
+  /** The uses of the token whose fingerprint is `hash` counted lately: at most 15, halved at each reset. */
+  frequency (hash: number): number {
     return Math.min(this.#counters[hash & this.#mask] as number, this.#counters[rehash(hash) & this.#mask] as number)
   }
 

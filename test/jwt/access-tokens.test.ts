@@ -114,6 +114,21 @@ t.test('the verified-token cache answers repeats and still expires at exp', asyn
   t.throws(() => tokens.verify(token), { message: 'The access token expired' }, 'a cached token expires at its exp')
 })
 
+t.test('a cached token\'s signature under another header or payload is refused, not served from the cache', async (t) => {
+  // The cache finds entries by the signature's last characters: these find the cached token's entry, and must not get its claims
+  const tokens = accessTokensWith({ secret: SECRET, ttlSeconds: 60 })
+  const { token } = tokens.sign('u', ['me'])
+  const [header, payload, signature] = token.split('.') as [string, string, string]
+  const [otherHeader, otherPayload] = tokens.sign('admin', ['me', 'admin']).token.split('.') as [string, string]
+  const cached = tokens.verify(token)
+  const altered = { header: Buffer.from('{"typ":"at+jwt","alg":"HS256"}').toString('base64url'), payload: otherPayload }
+  t.not(altered.header, otherHeader, 'another spelling of the header')
+  for (const forged of [`${header}.${altered.payload}.${signature}`, `${altered.header}.${payload}.${signature}`]) {
+    t.throws(() => tokens.verify(forged), { code: 'FST_OAUTH2_INVALID_TOKEN', message: 'The access token signature is invalid' })
+  }
+  t.equal(tokens.verify(token), cached, 'the cached token is still served')
+})
+
 t.test('cacheSize 0 disables the cache', async (t) => {
   const tokens = accessTokensWith({ secret: SECRET, ttlSeconds: 60, cacheSize: 0 })
   const { token } = tokens.sign('u', [])

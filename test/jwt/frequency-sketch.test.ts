@@ -1,8 +1,9 @@
 import t from 'tap'
 import { FrequencySketch } from '../../lib/jwt/frequency-sketch.js'
+import { tokenFingerprint } from '../../lib/jwt/verified-token-cache.js'
 
-// The sketch fingerprints the last 8 characters (a real token's signature): name and index end the string
-const token = (name: string, index = 0): string => `header.payload.${name}-${index}`
+// The sketch counts the cache's fingerprints, of the last 8 characters (a real token's signature): name and index end the string
+const token = (name: string, index = 0): number => tokenFingerprint(`header.payload.${name}-${index}`)
 
 t.test('counts uses up to 15 and tells tokens apart', async (t) => {
   const sketch = new FrequencySketch(1_000)
@@ -47,6 +48,6 @@ t.test('conservative update: a cell shared with a frequent token does not inflat
 t.test('its memory stays bounded whatever the cache size', async (t) => {
   // Uncapped, 2^40 entries would ask for a 16 TiB array and throw
   const sketch = new FrequencySketch(2 ** 40)
-  sketch.increment('a.b.c')
-  t.equal(sketch.frequency('a.b.c'), 1)
+  sketch.increment(tokenFingerprint('a.b.c'))
+  t.equal(sketch.frequency(tokenFingerprint('a.b.c')), 1)
 })

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto'
 import t from 'tap'
-import { VerifiedTokenCache } from '../../lib/jwt/verified-token-cache.js'
+import { VerifiedTokenCache, tokenFingerprint } from '../../lib/jwt/verified-token-cache.js'
 
 // What the verifier does per request: a hit, or a verification and an offer to the cache
 function use (cache: VerifiedTokenCache<string>, token: string, now = 1): boolean {
@@ -8,9 +9,9 @@ function use (cache: VerifiedTokenCache<string>, token: string, now = 1): boolea
   return false
 }
 
-// Tokens named like real ones: the sketch fingerprints their last characters (the signature)
+// Tokens shaped like real ones: the cache fingerprints their last characters, a signature, distinct for each token
 function tokens (count: number, prefix: string): string[] {
-  return Array.from({ length: count }, (_, index) => `${prefix}.${index.toString(36).padStart(8, '0')}`)
+  return Array.from({ length: count }, (_, index) => `${prefix}.${index}.${createHash('sha256').update(`${prefix}.${index}`).digest('base64url')}`)
 }
 
 function hitShare (cache: VerifiedTokenCache<string>, sequence: readonly string[]): number {
@@ -118,4 +119,46 @@ t.test('a slot left by an expired entry never takes the token\'s newer entry wit
   cache.set('f', 'claims', 0, 100, 9)
   t.equal(cache.get('f', 9), 'claims', '"f" takes the slot of the old "a" entry')
   t.equal(cache.get('a', 9), 'second', 'and the newer "a" stays')
+})
+
+// Two token-like strings with one fingerprint: the first pair a deterministic search meets (about 40,000 tries)
+function findSharedFingerprint (): [string, string] {
+  const seen = new Map<number, string>()
+  for (let index = 0; ; index++) {
+    const token = `header.payload.${index.toString(36).padStart(8, '0')}`
+    const other = seen.get(tokenFingerprint(token))
+    if (other !== undefined) return [other, token]
+    seen.set(tokenFingerprint(token), token)
+  }
+}
+const sharingFingerprint = findSharedFingerprint()
+
+t.test('fingerprints: non-negative 30-bit integers of the last 8 characters', async (t) => {
+  const fingerprints = tokens(1_000, 'user').map(tokenFingerprint)
+  t.ok(fingerprints.every((value) => Number.isInteger(value) && value >= 0 && value < 2 ** 30))
+  t.equal(new Set(fingerprints).size, 1_000, 'distinct tokens, distinct fingerprints')
+  t.equal(tokenFingerprint('other.start.00000001'), tokenFingerprint('header.payload.00000001'), 'only the end counts')
+})
+
+t.test('a token that shares a cached token\'s fingerprint is never served its value', async (t) => {
+  const [first, second] = sharingFingerprint
+  t.equal(tokenFingerprint(first), tokenFingerprint(second))
+  const cache = new VerifiedTokenCache<string>(10)
+  cache.set(first, 'claims of first', 0, 100, 0)
+  t.equal(cache.get(second, 1), undefined, 'a miss, though its fingerprint finds an entry')
+  t.equal(cache.get(first, 1), 'claims of first', 'and the entry stays')
+  t.equal(cache.get(second, 200), undefined, 'a miss after the entry expired too')
+  t.equal(cache.get(first, 50), 'claims of first', 'which the other token\'s lookup did not remove')
+})
+
+t.test('two tokens that share a fingerprint take turns in one entry', async (t) => {
+  const [first, second] = sharingFingerprint
+  const cache = new VerifiedTokenCache<string>(2)
+  cache.set(first, 'claims of first', 0, 100, 0)
+  cache.set(second, 'claims of second', 0, 100, 1)
+  t.equal(cache.size, 1, 'one entry')
+  t.equal(cache.get(second, 2), 'claims of second', 'the newer verification is served')
+  t.equal(cache.get(first, 2), undefined, 'the older one is gone')
+  cache.set('other', 'claims of other', 0, 100, 3)
+  t.same([cache.size, cache.get('other', 4), cache.get(second, 4)], [2, 'claims of other', 'claims of second'], 'its slot was reused: the other slot is still free')
 })
