@@ -187,8 +187,9 @@ function extraClaims (extra: AccessTokenExtras): Record<string, unknown> {
  * one algorithm per key, required and typed claims, `iat` not in the future,
  * `iss`/`aud` when configured, at most 8 KiB.
  *
- * Verified tokens are cached (keyed by the token itself), so a protected route
- * pays a map lookup, not a signature check, for a token it has seen;
+ * Verified tokens are cached (found by a fingerprint of the signature's end, a
+ * hit confirmed on the whole token), so a protected route pays a map lookup, not
+ * a signature check, for a token it has seen;
  * a cached token still expires at its `exp`. Revocation is not this module's
  * concern: check `jti` against a store after `verify`.
  *

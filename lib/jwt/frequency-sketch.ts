@@ -19,14 +19,15 @@ function counterCount (maxEntries: number): number {
 }
 
 /**
- * How often each token was used lately, approximately: TinyLFU's frequency sketch
- * (Einziger, Friedman, Manes, 2017), a count-min sketch with two cells per token,
- * each a byte capped at 15, and conservative update (a cell grows only while it is
- * the token's minimum). After ten real increments per cache entry every count is
- * halved (the "reset"), so old popularity fades; a use of a token already at 15
- * changes nothing and brings the reset no closer, so hammering one token cannot
- * age everyone else's counts. It overestimates only, by collisions: 16 bytes per
- * cache entry, 4 KiB at least and 4 MiB at most.
+ * How often each token was used lately, approximately, counted by its fingerprint
+ * (tokens that share one share their counts): TinyLFU's frequency sketch
+ * (Einziger, Friedman, Manes, 2017), a count-min sketch with two cells per
+ * fingerprint, each a byte capped at 15, and conservative update (a cell grows
+ * only while it is the fingerprint's minimum). After ten real increments per cache
+ * entry every count is halved (the "reset"), so old popularity fades; a use of a
+ * fingerprint already at 15 changes nothing and brings the reset no closer, so
+ * hammering one token cannot age everyone else's counts. It overestimates only, by
+ * collisions: 16 bytes per cache entry, 4 KiB at least and 4 MiB at most.
  */
 export class FrequencySketch {
   readonly #counters: Uint8Array
@@ -41,7 +42,7 @@ export class FrequencySketch {
     this.#sampleSize = Math.max(16, maxEntries) * SAMPLE_PER_ENTRY
   }
 
-  /** Counts one use of the token whose fingerprint (a non-negative 30-bit integer) is `hash`. */
+  /** Counts one use of the token whose fingerprint, any 32-bit integer hash, is `hash`. */
   increment (hash: number): void {
     const first = hash & this.#mask
     const second = rehash(hash) & this.#mask

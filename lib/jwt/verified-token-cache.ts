@@ -39,10 +39,10 @@ interface Entry<T> {
  * token strings loads from memory each string it walks past, a cost every first
  * sight of a large cache paid. A hit is then confirmed on the whole token, so a
  * token is only ever served its own verification; two tokens that share a
- * fingerprint take turns in one entry. Failures are never stored. A lookup or a store costs the same whatever
- * the size (the sketch's reset, a pass over its counters, comes once per ten stores
- * per entry), so a cache sized for every active user costs no more per request than
- * a small one.
+ * fingerprint take turns in one entry. Failures are never stored. A lookup or a
+ * store costs the same whatever the size (the sketch's reset, a pass over its
+ * counters, comes once per ten stores per entry), so a cache sized for every
+ * active user costs no more per request than a small one.
  *
  * Replacement is TinyLFU's (Einziger, Friedman, Manes, 2017) over a ring, as
  * `util/bounded-map.ts` keeps its order: when the cache is full, a newly verified
