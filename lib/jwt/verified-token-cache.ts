@@ -110,7 +110,7 @@ export class VerifiedTokenCache<T> {
     const slot = this.#hand
     this.#hand = (slot + 1) % this.#maxEntries
     const victim = this.#ring[slot] as Entry<T>
-    // A victim no longer in the map (expired and looked up since) leaves its slot free
+    // A victim no longer in the map (expired and looked up since, its fingerprint perhaps another token's now) leaves its slot free
     if (this.#entries.get(victim.fingerprint) !== victim) return slot
     if (now < victim.expiresAt && this.#sketch.frequency(candidate) <= this.#sketch.frequency(victim.fingerprint)) return undefined
     this.#entries.delete(victim.fingerprint)
