@@ -64,7 +64,9 @@ export interface SignedAccessToken {
 /** Signs and verifies access tokens (RFC 9068 JWTs, checked as RFC 8725 requires). */
 export interface AccessTokens {
   /**
-   * Signs an access token for `subject` with `scopes`. Throws
+   * Signs an access token for `subject` with `scopes`, then verifies it once
+   * into the verified-token cache (when the cache is on and the token is within
+   * the 8 KiB `verify` accepts), so its first use costs a map lookup. Throws
    * `InvalidOptionError` for an empty subject, a malformed scope, a reserved
    * claim in `extra.claims`, or when no key has a private key.
    */
@@ -189,9 +191,10 @@ function extraClaims (extra: AccessTokenExtras): Record<string, unknown> {
  *
  * Verified tokens are cached (found by a fingerprint of the signature's end, a
  * hit confirmed on the whole token), so a protected route pays a map lookup, not
- * a signature check, for a token it has seen;
- * a cached token still expires at its `exp`. Revocation is not this module's
- * concern: check `jti` against a store after `verify`.
+ * a signature check, for a token it has seen or signed; a cached token is served
+ * only between its `iat` (or `nbf`) and its `exp`, as the verifier would accept
+ * it. Revocation is not this module's concern: check `jti` against a store after
+ * `verify`.
  *
  * Throws `InvalidOptionError` (`FST_OAUTH2_INVALID_OPTION`) for bad configuration.
  *
@@ -207,8 +210,9 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
   const { material, ttlSeconds, issuer, audience } = resolved
   const signJwt = createTokenSigner(material)
   const verifyJwt = createAccessTokenVerifier(resolved)
-  // An entry lives until min(exp + tolerance, now + 10 min), nbf is honoured, failures are not cached
+  // An entry is served from max(iat, nbf) - tolerance until min(exp + tolerance, now + 10 min); failures are not cached
   const cache = new VerifiedTokenCache<Readonly<AccessTokenClaims>>(resolved.cacheSize)
+  const cachesIssued = resolved.cacheSize > 0
 
   function sign (subject: string, scopes: readonly string[], extra: AccessTokenExtras = {}): SignedAccessToken {
     if (signJwt === undefined) throw new InvalidOptionError('keys', 'has no entry with a privateKey: these tokens can be verified, not signed')
@@ -219,7 +223,10 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     if (issuer !== undefined) claims.iss = issuer
     if (audience !== undefined) claims.aud = typeof audience === 'string' ? audience : [...audience]
     if (extra.clientId !== undefined) claims.client_id = extra.clientId
-    return { token: signJwt(claims), expiresIn: ttlSeconds, claims }
+    const token = signJwt(claims)
+    // Cached as verified now, while a login or a refresh pays far more, so the token's first use is a hit
+    if (cachesIssued && token.length <= MAX_TOKEN_LENGTH) verify(token)
+    return { token, expiresIn: ttlSeconds, claims }
   }
 
   function verify (token: string): Readonly<AccessTokenClaims> {
@@ -229,7 +236,8 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     if (cached !== undefined) return cached
     const claims = deepFreeze(verifyJwt(token, now))
     const tolerance = resolved.clockToleranceMs
-    const notBefore = typeof claims.nbf === 'number' ? claims.nbf * 1000 - tolerance : 0
+    // The verifier refuses a token before its nbf and, as issued in the future, before its iat
+    const notBefore = Math.max(claims.iat, typeof claims.nbf === 'number' ? claims.nbf : -Infinity) * 1000 - tolerance
     // Gone from the first whole millisecond the verifier refuses, even for a fractional exp
     cache.set(token, claims, notBefore, Math.floor(claims.exp * 1000 + tolerance) + 1, now)
     return claims

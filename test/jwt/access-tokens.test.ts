@@ -1,6 +1,9 @@
 import { Buffer } from 'node:buffer'
+import { generateKeyPairSync } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { accessTokensWith } from '../helpers/access-tokens.js'
+import { createAccessTokenVerifier, type AccessTokenVerifier, type VerificationPolicy } from '../../lib/jwt/access-token-verifier.js'
+import { resolveSigningKeys } from '../../lib/jwt/signing-keys.js'
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long'
 const TTL = 1800
@@ -127,6 +130,69 @@ t.test('a cached token\'s signature under another header or payload is refused, 
     t.throws(() => tokens.verify(forged), { code: 'FST_OAUTH2_INVALID_TOKEN', message: 'The access token signature is invalid' })
   }
   t.equal(tokens.verify(token), cached, 'the cached token is still served')
+})
+
+// The access-token module with each verification (signature and claims) counted
+async function countingVerifications (t: Test): Promise<{ createAccessTokens: typeof import('../../lib/jwt/access-tokens.js').createAccessTokens, verifications: () => number }> {
+  let verifications = 0
+  const { createAccessTokens } = await t.mockImport<typeof import('../../lib/jwt/access-tokens.js')>('../../lib/jwt/access-tokens.js', {
+    '../../lib/jwt/access-token-verifier.js': {
+      createAccessTokenVerifier (policy: VerificationPolicy): AccessTokenVerifier {
+        const verify = createAccessTokenVerifier(policy)
+        return (token, nowMs) => { verifications++; return verify(token, nowMs) }
+      }
+    }
+  })
+  return { createAccessTokens, verifications: () => verifications }
+}
+
+t.test('a token is cached as verified when it is signed: its first use costs no verification', async (t) => {
+  const { createAccessTokens, verifications } = await countingVerifications(t)
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const materials = {
+    'a shared secret': resolveSigningKeys(SECRET, undefined, undefined),
+    'asymmetric keys': resolveSigningKeys(undefined, [{ kid: 'k1', algorithm: 'EdDSA', privateKey, publicKey }], undefined)
+  }
+  for (const [name, keyMaterial] of Object.entries(materials)) {
+    const tokens = createAccessTokens({ keyMaterial, ttlSeconds: 60 })
+    const before = verifications()
+    const { token, claims } = tokens.sign('u', ['me'], { claims: { name: 'U' } })
+    t.equal(verifications(), before + 1, `${name}: verified once, when signed`)
+    const verified = tokens.verify(token)
+    t.same(verified, claims, `${name}: the claims the token carries`)
+    t.ok(Object.isFrozen(verified), `${name}: frozen, as verified claims are`)
+    t.equal(verifications(), before + 1, `${name}: its first use is a cache hit`)
+    t.throws(() => tokens.verify(`${token.slice(0, -1)}${token.endsWith('A') ? 'Q' : 'A'}`), { message: 'The access token signature is invalid' }, `${name}: another signature is still checked`)
+  }
+})
+
+t.test('a token is not cached when signed if the cache is off, or if it is too long to be accepted', async (t) => {
+  const { createAccessTokens, verifications } = await countingVerifications(t)
+  const uncached = createAccessTokens({ keyMaterial: resolveSigningKeys(SECRET, undefined, undefined), ttlSeconds: 60, cacheSize: 0 })
+  const { token } = uncached.sign('u', [])
+  t.equal(verifications(), 0, 'cacheSize 0: not verified when signed')
+  t.equal(uncached.verify(token).sub, 'u')
+  t.equal(verifications(), 1, 'cacheSize 0: verified when used')
+
+  const tokens = createAccessTokens({ keyMaterial: resolveSigningKeys(SECRET, undefined, undefined), ttlSeconds: 60 })
+  const long = tokens.sign('u', [], { claims: { padding: 'x'.repeat(8192) } })
+  t.equal(verifications(), 1, 'a token over 8 KiB is returned, not verified')
+  t.throws(() => tokens.verify(long.token), { code: 'FST_OAUTH2_INVALID_TOKEN', message: 'The access token is invalid' }, 'and refused when used, as before')
+})
+
+t.test('a cached token is refused before its iat, as the verifier refuses it (a clock stepped back)', async (t) => {
+  for (const cacheSize of [0, 100]) {
+    const clock = fakeClock(t, NOW_MS)
+    const tokens = accessTokensWith({ secret: SECRET, ttlSeconds: 60, clockToleranceSeconds: 5, cacheSize })
+    const { token } = tokens.sign('u', [])
+    t.equal(tokens.verify(token).sub, 'u')
+    clock.set(NOW_MS - 5000)
+    t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: iat within the clock tolerance`)
+    clock.set(NOW_MS - 5001)
+    t.throws(() => tokens.verify(token), { message: 'The access token was issued in the future' }, `cacheSize ${cacheSize}: beyond it`)
+    clock.set(NOW_MS)
+    t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: valid again once the clock is back`)
+  }
 })
 
 t.test('cacheSize 0 disables the cache', async (t) => {
