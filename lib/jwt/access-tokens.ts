@@ -66,7 +66,8 @@ export interface AccessTokens {
   /**
    * Signs an access token for `subject` with `scopes`, then verifies it once
    * into the verified-token cache (when the cache is on and the token is within
-   * the 8 KiB `verify` accepts), so its first use costs a map lookup. Throws
+   * the 8 KiB `verify` accepts), so its first use costs a map lookup if the
+   * cache admitted it and it comes within ten minutes. Throws
    * `InvalidOptionError` for an empty subject, a malformed scope, a reserved
    * claim in `extra.claims`, or when no key has a private key.
    */
@@ -192,9 +193,9 @@ function extraClaims (extra: AccessTokenExtras): Record<string, unknown> {
  * Verified tokens are cached (found by a fingerprint of the signature's end, a
  * hit confirmed on the whole token), so a protected route pays a map lookup, not
  * a signature check, for a token it has seen or signed; a cached token is served
- * only between its `iat` (or `nbf`) and its `exp`, as the verifier would accept
- * it. Revocation is not this module's concern: check `jti` against a store after
- * `verify`.
+ * only while the verifier would accept it (from the later of its `iat` and `nbf`
+ * to its `exp`, each with the clock tolerance). Revocation is not this module's
+ * concern: check `jti` against a store after `verify`.
  *
  * Throws `InvalidOptionError` (`FST_OAUTH2_INVALID_OPTION`) for bad configuration.
  *
@@ -210,7 +211,7 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
   const { material, ttlSeconds, issuer, audience } = resolved
   const signJwt = createTokenSigner(material)
   const verifyJwt = createAccessTokenVerifier(resolved)
-  // An entry is served from max(iat, nbf) - tolerance until min(exp + tolerance, now + 10 min); failures are not cached
+  // An entry lives ten minutes at most (verifyAndCache has its window); failures are not cached
   const cache = new VerifiedTokenCache<Readonly<AccessTokenClaims>>(resolved.cacheSize)
   const cachesIssued = resolved.cacheSize > 0
 
@@ -218,29 +219,34 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     if (signJwt === undefined) throw new InvalidOptionError('keys', 'has no entry with a privateKey: these tokens can be verified, not signed')
     assertSubject(subject)
     assertScopes(scopes)
-    const iat = Math.floor(Date.now() / 1000)
+    const now = Date.now()
+    const iat = Math.floor(now / 1000)
     const claims: AccessTokenClaims = { ...extraClaims(extra), sub: subject, scope: formatScope(scopes), iat, exp: iat + ttlSeconds, jti: newJti() }
     if (issuer !== undefined) claims.iss = issuer
     if (audience !== undefined) claims.aud = typeof audience === 'string' ? audience : [...audience]
     if (extra.clientId !== undefined) claims.client_id = extra.clientId
     const token = signJwt(claims)
-    // Cached as verified now, while a login or a refresh pays far more, so the token's first use is a hit
-    if (cachesIssued && token.length <= MAX_TOKEN_LENGTH) verify(token)
+    // A token is issued once and used many times: verified into the cache at the instant of its
+    // iat (one clock reading, so no clock step can refuse it), its first use costs a map lookup
+    if (cachesIssued && token.length <= MAX_TOKEN_LENGTH) verifyAndCache(token, now)
     return { token, expiresIn: ttlSeconds, claims }
+  }
+
+  // The one place a verification is cached: served from the first millisecond the verifier would
+  // accept the token (its nbf and its iat, as a token issued in the future is refused) until the
+  // first whole millisecond it would refuse it, even for a fractional exp
+  function verifyAndCache (token: string, now: number): Readonly<AccessTokenClaims> {
+    const claims = deepFreeze(verifyJwt(token, now))
+    const tolerance = resolved.clockToleranceMs
+    const notBefore = Math.max(claims.iat, typeof claims.nbf === 'number' ? claims.nbf : -Infinity) * 1000 - tolerance
+    cache.set(token, claims, notBefore, Math.floor(claims.exp * 1000 + tolerance) + 1, now)
+    return claims
   }
 
   function verify (token: string): Readonly<AccessTokenClaims> {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError(TOKEN_REFUSALS.invalid)
     const now = Date.now()
-    const cached = cache.get(token, now)
-    if (cached !== undefined) return cached
-    const claims = deepFreeze(verifyJwt(token, now))
-    const tolerance = resolved.clockToleranceMs
-    // The verifier refuses a token before its nbf and, as issued in the future, before its iat
-    const notBefore = Math.max(claims.iat, typeof claims.nbf === 'number' ? claims.nbf : -Infinity) * 1000 - tolerance
-    // Gone from the first whole millisecond the verifier refuses, even for a fractional exp
-    cache.set(token, claims, notBefore, Math.floor(claims.exp * 1000 + tolerance) + 1, now)
-    return claims
+    return cache.get(token, now) ?? verifyAndCache(token, now)
   }
 
   return Object.freeze({ sign, verify, jwks: material.kind === 'keys' ? jwks(material.keys) : null })

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer'
-import { generateKeyPairSync } from 'node:crypto'
+import { createHmac, generateKeyPairSync } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { accessTokensWith } from '../helpers/access-tokens.js'
 import { createAccessTokenVerifier, type AccessTokenVerifier, type VerificationPolicy } from '../../lib/jwt/access-token-verifier.js'
@@ -192,6 +192,36 @@ t.test('a cached token is refused before its iat, as the verifier refuses it (a 
     t.throws(() => tokens.verify(token), { message: 'The access token was issued in the future' }, `cacheSize ${cacheSize}: beyond it`)
     clock.set(NOW_MS)
     t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: valid again once the clock is back`)
+  }
+})
+
+t.test('sign reads the clock once: a clock stepping back while it signs does not refuse the token it issues', async (t) => {
+  const { createAccessTokens, verifications } = await countingVerifications(t)
+  // A whole second, then a millisecond earlier for every later reading
+  let readings = 0
+  t.intercept(Date, 'now', { value: () => readings++ === 0 ? NOW_MS : NOW_MS - 1 })
+  const tokens = createAccessTokens({ keyMaterial: resolveSigningKeys(SECRET, undefined, undefined), ttlSeconds: 60 })
+  const { token, claims } = tokens.sign('u', [])
+  t.equal(claims.iat, NOW)
+  t.equal(verifications(), 1, 'verified into the cache at the instant of its iat')
+  t.throws(() => tokens.verify(token), { message: 'The access token was issued in the future' }, 'a millisecond before its iat, refused as the verifier refuses it')
+})
+
+function hs256Token (claims: Record<string, unknown>): string {
+  const input = `${Buffer.from('{"alg":"HS256","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
+  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
+}
+
+t.test('a cached token is refused before its nbf, as the verifier refuses it', async (t) => {
+  for (const cacheSize of [0, 100]) {
+    const clock = fakeClock(t, (NOW + 30) * 1000)
+    const tokens = accessTokensWith({ secret: SECRET, ttlSeconds: 60, clockToleranceSeconds: 5, cacheSize })
+    const token = hs256Token({ sub: 'u', scope: '', iat: NOW, nbf: NOW + 30, exp: NOW + 60, jti: 'jti' })
+    t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: valid from its nbf`)
+    clock.set((NOW + 25) * 1000)
+    t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: and within the clock tolerance before it`)
+    clock.set((NOW + 25) * 1000 - 1)
+    t.throws(() => tokens.verify(token), { message: 'The access token is not valid yet' }, `cacheSize ${cacheSize}: not before`)
   }
 })
 
