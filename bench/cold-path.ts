@@ -4,14 +4,15 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expectStatus, measure, measureOn, median, setting, startServer, writeSection, type Load, type Sample, type ServerProcess } from './harness.js'
 
-// `npm run bench:cold-path` (issue 10): what authentication costs when every request carries
-// a token the server has not seen lately, and whether that cost stays flat as the app grows.
+// `npm run bench:cold-path` (issue 10): what authentication costs when requests carry many
+// users' tokens in turn, and whether that cost stays flat as the app grows.
 //
 // 1. Overhead: GET /me through the plugin, hand-written on @fastify/jwt, and without
 //    authentication (bench/cold-path-server.ts, one process each), with one token reused (hot)
 //    and with BENCH_TOKENS distinct tokens in turn (cold). Ratios plugin / none, plugin / jwt.
 //    The servers issue their own tokens, which the plugin caches as it issues them; the plugin
-//    with its cache off shows what a first use costs where a token was not issued.
+//    with its cache off verifies every request: the verification a token's first use costs on
+//    an instance that did not issue it.
 // 2. Growth, plugin only, cold: 100 and 1,000 more protected routes; 100 declared scopes with a
 //    20-scope requirement; revocation checks on with 0 and 100,000 revoked jtis in the store;
 //    refusals (bad signature, expired) against valid requests. Ratios to the small app.
@@ -134,8 +135,8 @@ const OVERHEAD_MODES = {
   none: { label: 'no authentication', env: { BENCH_MODE: 'none' } },
   // The same process as the plugin's but for the check: what authenticating costs in an app of that size
   open: { label: 'no authentication, plugin registered (/me open)', env: { BENCH_MODE: 'plugin', BENCH_OPEN: '1' } },
-  // The plugin caches the tokens it issues: with the cache off every request costs what a token's
-  // first use costs on an instance that did not issue it (a verification)
+  // The plugin caches the tokens it issues: with the cache off every request pays the verification
+  // a token's first use pays on an instance that did not issue it (which also stores it)
   uncached: { label: 'plugin, cache off (every request verified)', env: { BENCH_MODE: 'plugin', BENCH_CACHE: '0' } }
 } as const
 

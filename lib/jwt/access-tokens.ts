@@ -37,7 +37,8 @@ export interface AccessTokenConfig {
   clockToleranceSeconds?: number
   /**
    * How many verified tokens to remember, so a repeated token costs a map lookup
-   * instead of a signature check. An entry never outlives its token's `exp`.
+   * instead of a signature check; tokens signed here are offered to it as they are
+   * signed. An entry never outlives its token's `exp`.
    * Default {@link DEFAULT_ACCESS_TOKEN_CACHE_SIZE}; 0 disables the cache.
    */
   cacheSize?: number

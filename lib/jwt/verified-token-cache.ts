@@ -24,7 +24,7 @@ interface Entry<T> {
   readonly token: string
   readonly fingerprint: number
   readonly value: T
-  /** Epoch ms before which the token is not valid yet (`nbf`). */
+  /** Epoch ms before which the token is not valid yet (the later of `iat` and `nbf`, less the clock tolerance). */
   readonly notBefore: number
   /** Epoch ms from which the entry is gone (`exp`, or the cache lifetime). */
   readonly expiresAt: number

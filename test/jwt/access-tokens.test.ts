@@ -181,13 +181,16 @@ t.test('a token is not cached when signed if the cache is off, or if it is too l
 })
 
 t.test('a cached token is refused before its iat, as the verifier refuses it (a clock stepped back)', async (t) => {
+  const { createAccessTokens, verifications } = await countingVerifications(t)
   for (const cacheSize of [0, 100]) {
     const clock = fakeClock(t, NOW_MS)
-    const tokens = accessTokensWith({ secret: SECRET, ttlSeconds: 60, clockToleranceSeconds: 5, cacheSize })
+    const tokens = createAccessTokens({ keyMaterial: resolveSigningKeys(SECRET, undefined, undefined), ttlSeconds: 60, clockToleranceSeconds: 5, cacheSize })
     const { token } = tokens.sign('u', [])
     t.equal(tokens.verify(token).sub, 'u')
+    const before = verifications()
     clock.set(NOW_MS - 5000)
     t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: iat within the clock tolerance`)
+    if (cacheSize > 0) t.equal(verifications(), before, 'served from the cache up to the tolerance')
     clock.set(NOW_MS - 5001)
     t.throws(() => tokens.verify(token), { message: 'The access token was issued in the future' }, `cacheSize ${cacheSize}: beyond it`)
     clock.set(NOW_MS)
@@ -213,13 +216,16 @@ function hs256Token (claims: Record<string, unknown>): string {
 }
 
 t.test('a cached token is refused before its nbf, as the verifier refuses it', async (t) => {
+  const { createAccessTokens, verifications } = await countingVerifications(t)
   for (const cacheSize of [0, 100]) {
     const clock = fakeClock(t, (NOW + 30) * 1000)
-    const tokens = accessTokensWith({ secret: SECRET, ttlSeconds: 60, clockToleranceSeconds: 5, cacheSize })
+    const tokens = createAccessTokens({ keyMaterial: resolveSigningKeys(SECRET, undefined, undefined), ttlSeconds: 60, clockToleranceSeconds: 5, cacheSize })
     const token = hs256Token({ sub: 'u', scope: '', iat: NOW, nbf: NOW + 30, exp: NOW + 60, jti: 'jti' })
     t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: valid from its nbf`)
+    const before = verifications()
     clock.set((NOW + 25) * 1000)
     t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: and within the clock tolerance before it`)
+    if (cacheSize > 0) t.equal(verifications(), before, 'served from the cache up to the tolerance')
     clock.set((NOW + 25) * 1000 - 1)
     t.throws(() => tokens.verify(token), { message: 'The access token is not valid yet' }, `cacheSize ${cacheSize}: not before`)
   }
