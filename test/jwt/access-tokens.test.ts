@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer'
-import { createHmac, generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { accessTokensWith } from '../helpers/access-tokens.js'
+import { hs256Token } from '../helpers/forged-tokens.js'
 import { createAccessTokenVerifier, type AccessTokenVerifier, type VerificationPolicy } from '../../lib/jwt/access-token-verifier.js'
 import { resolveSigningKeys } from '../../lib/jwt/signing-keys.js'
 
@@ -210,17 +211,12 @@ t.test('sign reads the clock once: a clock stepping back while it signs does not
   t.throws(() => tokens.verify(token), { message: 'The access token was issued in the future' }, 'a millisecond before its iat, refused as the verifier refuses it')
 })
 
-function hs256Token (claims: Record<string, unknown>): string {
-  const input = `${Buffer.from('{"alg":"HS256","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
-  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
-}
-
 t.test('a cached token is refused before its nbf, as the verifier refuses it', async (t) => {
   const { createAccessTokens, verifications } = await countingVerifications(t)
   for (const cacheSize of [0, 100]) {
     const clock = fakeClock(t, (NOW + 30) * 1000)
     const tokens = createAccessTokens({ keyMaterial: resolveSigningKeys(SECRET, undefined, undefined), ttlSeconds: 60, clockToleranceSeconds: 5, cacheSize })
-    const token = hs256Token({ sub: 'u', scope: '', iat: NOW, nbf: NOW + 30, exp: NOW + 60, jti: 'jti' })
+    const token = hs256Token({ sub: 'u', scope: '', iat: NOW, nbf: NOW + 30, exp: NOW + 60, jti: 'jti' }, SECRET)
     t.equal(tokens.verify(token).sub, 'u', `cacheSize ${cacheSize}: valid from its nbf`)
     const before = verifications()
     clock.set((NOW + 25) * 1000)

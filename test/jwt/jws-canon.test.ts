@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
-import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { accessTokensWith } from '../helpers/access-tokens.js'
+import { hs256Token } from '../helpers/forged-tokens.js'
 import { assertCompactJws } from '../../lib/jwt/compact-jws.js'
 import { createRemoteJwtVerifier, type RemoteJwtVerifierConfig } from '../../lib/jwt/remote-jwt-verifier.js'
 import { providerKey, startProvider, validClaims } from '../helpers/oidc-provider.js'
@@ -17,8 +17,7 @@ function segment (value: unknown): string {
 }
 
 function forge (header: Record<string, unknown>, payload: Record<string, unknown>): string {
-  const input = `${segment({ alg: 'HS256', typ: 'at+jwt', ...header })}.${segment(payload)}`
-  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
+  return hs256Token(payload, SECRET, header)
 }
 
 function claims (extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,11 +1,11 @@
 import { Buffer } from 'node:buffer'
-import { createHmac } from 'node:crypto'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import t, { type Test } from 'tap'
 import { REDACTED_URLS } from '../helpers/log-secrets.js'
 import { formatChallenge } from '../../lib/protocol/challenge.js'
 import type { OAuth2PasswordOptions } from '../../lib/index.js'
 import { buildApp, login, SECRET, type TestApp } from '../helpers/build-app.js'
+import { hs256Token } from '../helpers/forged-tokens.js'
 
 // RFC 6750 (Bearer Token Usage) as a protected resource answers it: where tokens are
 // read from (§2), and the status, WWW-Authenticate challenge (§3) and body of every refusal.
@@ -68,13 +68,8 @@ async function assertRefusal (
 // Hand-made access tokens (node:crypto only), for the cases login cannot produce
 // ---------------------------------------------------------------------------
 
-function b64url (value: string): string {
-  return Buffer.from(value).toString('base64url')
-}
-
 function forge (claims: Record<string, unknown>, secret = SECRET): string {
-  const input = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'at+jwt' }))}.${b64url(JSON.stringify(claims))}`
-  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
+  return hs256Token(claims, secret)
 }
 
 function claims (overrides: Record<string, unknown> = {}): Record<string, unknown> {
