@@ -214,7 +214,6 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
   const verifyJwt = createAccessTokenVerifier(resolved)
   // An entry lives ten minutes at most (verifyAndCache has its window); failures are not cached
   const cache = new VerifiedTokenCache<Readonly<AccessTokenClaims>>(resolved.cacheSize)
-  const cachesIssued = resolved.cacheSize > 0
 
   function sign (subject: string, scopes: readonly string[], extra: AccessTokenExtras = {}): SignedAccessToken {
     if (signJwt === undefined) throw new InvalidOptionError('keys', 'has no entry with a privateKey: these tokens can be verified, not signed')
@@ -229,7 +228,7 @@ export function createAccessTokens (config: AccessTokenConfig): AccessTokens {
     const token = signJwt(claims)
     // A token is issued once and used many times: verified into the cache at the instant of its
     // iat (one clock reading, so no clock step can refuse it), its first use costs a map lookup
-    if (cachesIssued && token.length <= MAX_TOKEN_LENGTH) verifyAndCache(token, now)
+    if (resolved.cacheSize > 0 && token.length <= MAX_TOKEN_LENGTH) verifyAndCache(token, now)
     return { token, expiresIn: ttlSeconds, claims }
   }
 
